@@ -1,0 +1,66 @@
+import { ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { httpLoggerOptions } from './common/logging';
+import { jsonBodyMiddleware } from './common/json-body.middleware';
+import { RejectNulBytesPipe } from './common/reject-nul-bytes.pipe';
+import type { Environment } from './config/environment';
+import { MetricsService } from './metrics/metrics.service';
+import { RateLimitedFilter } from './rate-limit/rate-limited.filter';
+
+export const API_PREFIX = 'api/v1';
+
+/** Everything about the HTTP app that is not a module: shared by main.ts and the tests. */
+export function configureApp(app: NestExpressApplication, env: Environment, logger: PinoLogger): void {
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', env.TRUST_PROXY_HOPS || false);
+  app.disable('x-powered-by');
+
+  app.use(pinoHttp(httpLoggerOptions(logger)));
+  app.use(app.get(MetricsService).httpMiddleware());
+  app.use(helmet());
+  const origins = env.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.length) {
+    app.enableCors({
+      origin: origins.includes('*') ? true : origins,
+      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      maxAge: 600,
+    });
+  }
+  app.use(jsonBodyMiddleware(env.BODY_LIMIT_BYTES));
+
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics'] });
+  app.useGlobalPipes(
+    new RejectNulBytesPipe(),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      validationError: { target: false, value: false },
+    }),
+  );
+  app.useGlobalFilters(new RateLimitedFilter());
+  setupSwagger(app);
+}
+
+function setupSwagger(app: NestExpressApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Parley')
+    .setDescription(
+      'Real-time messaging backend. REST for everything durable (this document); the WebSocket at /ws ' +
+        'for everything live. Errors use one shape: {statusCode, error, message}. Rate limits answer 429 ' +
+        'with a Retry-After header.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

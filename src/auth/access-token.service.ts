@@ -1,0 +1,82 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import type { IncomingMessage } from 'node:http';
+import type { Environment } from '../config/environment';
+
+export interface AuthenticatedUser {
+  userId: string;
+  expiresAt: Date;
+}
+
+interface AccessTokenClaims {
+  sub: string;
+  typ: 'access';
+  exp: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_TOKEN_LENGTH = 4096;
+
+/**
+ * Signs and verifies access tokens (HS256 only: `alg: none` and algorithm
+ * confusion are rejected). Used by the HTTP guard and by the WebSocket gateway.
+ */
+@Injectable()
+export class AccessTokenService {
+  private readonly ttlSeconds: number;
+  /** One verification per request, shared by the rate-limit and auth guards. */
+  private readonly verified = new WeakMap<object, AuthenticatedUser | null>();
+
+  constructor(
+    private readonly jwt: JwtService,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.ttlSeconds = Math.floor(config.get('JWT_ACCESS_TTL_MS', { infer: true }) / 1000);
+  }
+
+  sign(userId: string): { accessToken: string; expiresIn: number } {
+    const claims: Omit<AccessTokenClaims, 'exp'> = { sub: userId, typ: 'access' };
+    return { accessToken: this.jwt.sign(claims, { expiresIn: this.ttlSeconds }), expiresIn: this.ttlSeconds };
+  }
+
+  /** Throws 401 for anything but a valid, unexpired access token of ours. */
+  verify(token: string): AuthenticatedUser {
+    if (typeof token !== 'string' || !token || token.length > MAX_TOKEN_LENGTH) {
+      throw new UnauthorizedException('Invalid access token');
+    }
+    let claims: AccessTokenClaims;
+    try {
+      claims = this.jwt.verify<AccessTokenClaims>(token, { algorithms: ['HS256'] });
+    } catch (error) {
+      const expired = (error as Error).name === 'TokenExpiredError';
+      throw new UnauthorizedException(expired ? 'Access token expired' : 'Invalid access token');
+    }
+    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || !UUID.test(claims.sub) || !Number.isInteger(claims.exp)) {
+      throw new UnauthorizedException('Invalid access token');
+    }
+    return { userId: claims.sub.toLowerCase(), expiresAt: new Date(claims.exp * 1000) };
+  }
+
+  /** The bearer token's user, or undefined when it is missing or invalid; remembered per request. */
+  authenticateRequest(request: IncomingMessage): AuthenticatedUser | undefined {
+    if (!this.verified.has(request)) {
+      const token = bearerToken(request.headers.authorization);
+      let user: AuthenticatedUser | null = null;
+      if (token) {
+        try {
+          user = this.verify(token);
+        } catch {
+          user = null;
+        }
+      }
+      this.verified.set(request, user);
+    }
+    return this.verified.get(request) ?? undefined;
+  }
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}

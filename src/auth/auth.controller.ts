@@ -1,0 +1,63 @@
+import { Body, Controller, HttpCode, HttpStatus, Ip, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { AuthService } from './auth.service';
+import { AuthResponseDto } from './dto/auth-response.dto';
+import { LoginDto } from './dto/login.dto';
+import { RefreshTokenDto } from './dto/refresh-token.dto';
+import { RegisterDto } from './dto/register.dto';
+import { Public } from './public.decorator';
+
+@ApiTags('auth')
+@ApiBadRequestResponse({ description: 'Validation failed; the message names the fields' })
+@ApiTooManyRequestsResponse({ description: 'Rate limited; see the Retry-After header' })
+@Public()
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('register')
+  @RatePolicy('register')
+  @ApiOperation({ summary: 'Create an account and start a session' })
+  @ApiCreatedResponse({ type: AuthResponseDto })
+  @ApiConflictResponse({ description: 'Username is taken' })
+  register(@Body() body: RegisterDto): Promise<AuthResponseDto> {
+    return this.auth.register(body);
+  }
+
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Start a session' })
+  @ApiOkResponse({ type: AuthResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown user or wrong password (same answer for both)' })
+  login(@Body() body: LoginDto, @Ip() ip: string): Promise<AuthResponseDto> {
+    return this.auth.login(body, ip);
+  }
+
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Exchange a refresh token for a new pair; the presented one dies' })
+  @ApiOkResponse({ type: AuthResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown, expired or already used refresh token (reuse ends the session)' })
+  refresh(@Body() body: RefreshTokenDto): Promise<AuthResponseDto> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: "End the refresh token's session (idempotent)" })
+  @ApiNoContentResponse()
+  logout(@Body() body: RefreshTokenDto): Promise<void> {
+    return this.auth.logout(body.refreshToken);
+  }
+}

@@ -1,0 +1,30 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AccessTokenService, bearerToken } from './access-token.service';
+import type { AuthUser } from './current-user.decorator';
+import { IS_PUBLIC_KEY } from './public.decorator';
+
+/** Global: every HTTP route needs a valid access token unless marked @Public(). */
+@Injectable()
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: AccessTokenService,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()])) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new UnauthorizedException('Missing bearer access token');
+    const authenticated = this.tokens.authenticateRequest(request);
+    // Verify again only to produce the precise reason (expired or invalid).
+    if (!authenticated) this.tokens.verify(token);
+    request.user = { id: authenticated!.userId };
+    return true;
+  }
+}

@@ -1,0 +1,5 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const IS_PUBLIC_KEY = 'parley:public';
+/** Opts a route out of the global JwtAuthGuard. */
+export const Public = () => SetMetadata(IS_PUBLIC_KEY, true);

@@ -1,0 +1,175 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every variable the server reads, with its default. `.env.example` lists the same
+ * names; a test keeps the two in step.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  /** Unset: an embedded PostgreSQL under DATA_DIR/pg. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(toBool)
+  @IsBoolean()
+  MIGRATIONS_RUN = true;
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = './.data';
+
+  /** 0: any free port on 127.0.0.1. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 0;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10_000)
+  @Max(86_400_000)
+  JWT_ACCESS_TTL_MS = 900_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60_000)
+  JWT_REFRESH_TTL_MS = 2_592_000_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_LOGIN_FAILS = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  RATE_LOGIN_WINDOW_MS = 900_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_REGISTER_PER_MIN = 30;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_REST_PER_MIN = 600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_024)
+  @Max(104_857_600)
+  BODY_LIMIT_BYTES = 102_400;
+
+  /** Comma-separated origins, `*` for any; empty: no cross-origin access. */
+  @IsString()
+  @MaxLength(4096)
+  CORS_ORIGINS = '';
+
+  /** Number of proxy hops to trust for the client IP (X-Forwarded-For). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  TRUST_PROXY_HOPS = 0;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(30_000)
+  HEALTH_DB_TIMEOUT_MS = 1_500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+}
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+function describe(errors: ValidationError[], raw: Record<string, unknown>): string[] {
+  return errors.map((e) => {
+    const got = raw[e.property];
+    const shown = e.property.includes('SECRET') || e.property.includes('URL') ? '' : ` (got ${JSON.stringify(got)})`;
+    return `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}${shown}`;
+  });
+}
+
+/** Validates raw environment variables into a typed Environment, or throws ConfigurationError. */
+export function validateEnvironment(raw: Record<string, string | undefined>): Environment {
+  const known = Object.keys(new Environment());
+  known.push('DATABASE_URL', 'JWT_SECRET');
+  const picked: Record<string, unknown> = {};
+  for (const key of known) if (raw[key] !== undefined) picked[key] = raw[key];
+
+  const env = plainToInstance(Environment, picked);
+  const errors = validateSync(env, { forbidUnknownValues: true });
+  const problems = describe(errors, picked);
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  }
+  if (problems.length) throw new ConfigurationError(problems);
+  return env;
+}

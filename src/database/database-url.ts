@@ -1,0 +1,18 @@
+import type { Environment } from '../config/environment';
+import { EmbeddedDatabase } from './embedded-postgres';
+
+export interface ResolvedDatabase {
+  url: string;
+  /** Set when this process started the embedded cluster and must stop it. */
+  embedded?: EmbeddedDatabase;
+}
+
+/** DATABASE_URL when set, else the embedded PostgreSQL under DATA_DIR. */
+export async function resolveDatabase(
+  env: Environment,
+  log: (level: 'debug' | 'warn', message: string) => void,
+): Promise<ResolvedDatabase> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL };
+  const embedded = new EmbeddedDatabase({ dataDir: env.DATA_DIR, port: env.EMBEDDED_PG_PORT, database: 'parley', log });
+  return { url: await embedded.start(), embedded };
+}

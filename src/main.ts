@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { createRootLogger } from './common/logging';
+import { ConfigurationError, type Environment } from './config/environment';
+import { loadEnvironment } from './config/load-environment';
+import { resolveDatabase, type ResolvedDatabase } from './database/database-url';
+
+async function bootstrap(): Promise<void> {
+  let env: Environment;
+  try {
+    env = loadEnvironment();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const logger = createRootLogger(env);
+  const started = Date.now();
+  let database: ResolvedDatabase;
+  try {
+    database = await resolveDatabase(env, (level, message) => logger[level]({ component: 'embedded-postgres' }, message));
+  } catch (error) {
+    logger.fatal({ err: error }, `database unavailable: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  if (database.embedded) logger.info({ dataDir: env.DATA_DIR, ms: Date.now() - started }, 'embedded PostgreSQL ready');
+
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({ ...env, DATABASE_URL: database.url }, logger),
+      { bodyParser: false, bufferLogs: true },
+    );
+    configureApp(app, env, logger);
+    await app.listen(env.PORT, env.HOST);
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    await database.embedded?.stop();
+    process.exit(1);
+  }
+  logger.info({ port: env.PORT, ms: Date.now() - started }, `Parley listening on :${env.PORT} (docs at /docs)`);
+
+  // Our own handler rather than enableShutdownHooks(), which re-raises the signal
+  // and so exits non-zero; the embedded database must stop after the pool closes.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS).unref();
+    void (async () => {
+      try {
+        await app.close();
+        await database.embedded?.stop();
+        clearTimeout(deadline);
+        logger.info('stopped');
+        process.exit(0);
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+void bootstrap();

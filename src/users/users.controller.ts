@@ -1,0 +1,31 @@
+import { Controller, Get, NotFoundException, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
+import { SearchUsersQuery } from './dto/search-users.query';
+import { UserDto, UserListDto } from './dto/user.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired access token' })
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The caller' })
+  @ApiOkResponse({ type: UserDto })
+  async me(@CurrentUser() caller: AuthUser): Promise<UserDto> {
+    const user = await this.users.findById(caller.id);
+    if (!user) throw new NotFoundException('User not found');
+    return UserDto.fromEntity(user);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Up to 20 users whose username starts with the query, by username' })
+  @ApiOkResponse({ type: UserListDto })
+  async search(@Query() { query }: SearchUsersQuery): Promise<UserListDto> {
+    const users = await this.users.search(query);
+    return { items: users.map((user) => UserDto.fromEntity(user)) };
+  }
+}
