@@ -7,7 +7,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { httpLoggerOptions } from './common/logging';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
-import { RejectNulBytesPipe } from './common/reject-nul-bytes.pipe';
+import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
 import { MetricsService } from './metrics/metrics.service';
 import { RateLimitedFilter } from './rate-limit/rate-limited.filter';
@@ -37,7 +37,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
 
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics'] });
   app.useGlobalPipes(
-    new RejectNulBytesPipe(),
+    new SafeInputPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

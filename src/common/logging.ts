@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../config/environment';
 
@@ -20,13 +20,14 @@ const REDACT = [
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
 
-export function createRootLogger(env: Environment): Logger {
-  return pino({
+export function createRootLogger(env: Pick<Environment, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
+  const options = {
     level: env.LOG_LEVEL,
     base: { service: 'parley', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[REDACTED]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Replaces the value of a `token` query parameter (WebSocket URLs carry the JWT there). */

@@ -157,12 +157,15 @@ function describe(errors: ValidationError[], raw: Record<string, unknown>): stri
   });
 }
 
+/** The names of all variables, defaulted or optional. */
+export function environmentVariableNames(): string[] {
+  return [...new Set([...Object.keys(new Environment()), 'DATABASE_URL', 'JWT_SECRET'])].sort();
+}
+
 /** Validates raw environment variables into a typed Environment, or throws ConfigurationError. */
 export function validateEnvironment(raw: Record<string, string | undefined>): Environment {
-  const known = Object.keys(new Environment());
-  known.push('DATABASE_URL', 'JWT_SECRET');
   const picked: Record<string, unknown> = {};
-  for (const key of known) if (raw[key] !== undefined) picked[key] = raw[key];
+  for (const key of environmentVariableNames()) if (raw[key] !== undefined) picked[key] = raw[key];
 
   const env = plainToInstance(Environment, picked);
   const errors = validateSync(env, { forbidUnknownValues: true });

@@ -1,4 +1,4 @@
-import { Controller, Get, NotFoundException, Query } from '@nestjs/common';
+import { Controller, Get, Query, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
 import { SearchUsersQuery } from './dto/search-users.query';
@@ -17,7 +17,8 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   async me(@CurrentUser() caller: AuthUser): Promise<UserDto> {
     const user = await this.users.findById(caller.id);
-    if (!user) throw new NotFoundException('User not found');
+    // A valid token whose user is gone (e.g. a reset database) authenticates nobody.
+    if (!user) throw new UnauthorizedException('User no longer exists');
     return UserDto.fromEntity(user);
   }
 

@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnServer, waitHealthy } from './support/server-process';
+
+/**
+ * The real `npm start` entry as a separate process: configuration errors, the
+ * embedded PostgreSQL default, graceful shutdown, and recovery after a SIGKILL.
+ */
+describe('server process lifecycle', () => {
+  jest.setTimeout(120_000);
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-lifecycle-'));
+    chmodSync(dataDir, 0o755);
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses to start with an invalid variable, naming it', async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir, PORT: 'abc' });
+    expect((await server.exited).code).toBe(1);
+    expect(server.output()).toMatch(/Invalid configuration:[\s\S]*PORT/);
+  });
+
+  it('refuses to start in production without JWT_SECRET', async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir, NODE_ENV: 'production' });
+    expect((await server.exited).code).toBe(1);
+    expect(server.output()).toContain('JWT_SECRET: required when NODE_ENV=production');
+  });
+
+  it('serves on the embedded PostgreSQL, finishes an in-flight request on SIGTERM, exits 0', async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    await waitHealthy(server);
+
+    // `Expect: 100-continue`: the server answers 100 only once it has parsed the
+    // request, so the body is sent after SIGTERM to a request surely in flight.
+    const body = JSON.stringify({ username: `life${Date.now().toString(36)}`, password: 'password-1234' });
+    const inFlight = request({
+      host: '127.0.0.1',
+      port: server.port,
+      method: 'POST',
+      path: '/api/v1/auth/register',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+    });
+    const answered = once(inFlight, 'response');
+    inFlight.flushHeaders();
+    await once(inFlight, 'continue');
+    server.child.kill('SIGTERM');
+    await server.waitForOutput(/shutting down/);
+    inFlight.end(body);
+    const [response] = (await answered) as [IncomingMessage];
+    expect(response.statusCode).toBe(201);
+    response.resume();
+
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(postmasterRunning(dataDir)).toBe(false);
+  });
+
+  it('restarts on the same data after a SIGKILL left the postmaster running', async () => {
+    const first = await spawnServer({ DATA_DIR: dataDir });
+    await waitHealthy(first);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(postmasterRunning(dataDir)).toBe(true);
+
+    const second = await spawnServer({ DATA_DIR: dataDir });
+    await waitHealthy(second);
+    const users = await fetch(`http://127.0.0.1:${second.port}/api/v1/users/me`);
+    expect(users.status).toBe(401);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    expect(postmasterRunning(dataDir)).toBe(false);
+  });
+});
+
+function postmasterRunning(dataDir: string): boolean {
+  try {
+    execFileSync('pgrep', ['-f', `postgres -D ${join(dataDir, 'pg')}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,58 @@
+/**
+ * A fresh database per test run: on DATABASE_URL's server when set (CI), else on
+ * an embedded PostgreSQL in a temporary folder. Tests read the new URL from
+ * DATABASE_URL; each test app runs the migrations on start (under a lock).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
+
+export interface TestDatabaseState {
+  serverUrl: string;
+  database: string;
+  embedded?: EmbeddedDatabase;
+  dataDir?: string;
+}
+
+const STALE_AFTER_MS = 3_600_000;
+
+export default async function globalSetup(): Promise<void> {
+  let serverUrl = process.env.DATABASE_URL;
+  let embedded: EmbeddedDatabase | undefined;
+  let dataDir: string | undefined;
+  if (!serverUrl) {
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+    embedded = new EmbeddedDatabase({ dataDir, port: 0, database: 'postgres', log: () => undefined });
+    serverUrl = await embedded.start();
+  }
+  const database = `parley_test_${Date.now()}_${process.pid}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await dropStaleTestDatabases(admin);
+    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(database)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  process.env.DATABASE_URL = url.toString();
+  (globalThis as { __parleyTestDb?: TestDatabaseState }).__parleyTestDb = { serverUrl, database, embedded, dataDir };
+}
+
+/** Databases of earlier runs that died before their teardown. */
+async function dropStaleTestDatabases(admin: Client): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_test\\_%'");
+  for (const { datname } of rows) {
+    const created = Number(datname.split('_')[2]);
+    if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) {
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);
+    }
+  }
+}
+
+export function cleanupDirectory(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}

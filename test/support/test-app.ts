@@ -1,0 +1,52 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { validateEnvironment, type Environment } from '../../src/config/environment';
+import { HttpClient } from './http-client';
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  env: Environment;
+  baseUrl: string;
+  http: HttpClient;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** The real app, listening on a loopback port, on the run's test database. */
+export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const env = validateEnvironment({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: process.env.DATABASE_URL,
+    DATABASE_POOL_SIZE: '5',
+    JWT_SECRET: TEST_JWT_SECRET,
+    // Every test registers from 127.0.0.1: only the rate-limit tests use real limits.
+    RATE_REGISTER_PER_MIN: '1000000',
+    RATE_REST_PER_MIN: '1000000',
+    ...overrides,
+  });
+  const logger = pino({ level: env.LOG_LEVEL });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, logger), {
+    bodyParser: false,
+    logger: false,
+  });
+  configureApp(app, env, logger);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    env,
+    baseUrl,
+    http: new HttpClient(baseUrl),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}
