@@ -22,7 +22,9 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
 
   app.use(pinoHttp(httpLoggerOptions(logger)));
   app.use(app.get(MetricsService).httpMiddleware());
-  app.use(helmet());
+  // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
+  // TLS is the proxy's job.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   const origins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
@@ -59,6 +61,10 @@ function setupSwagger(app: NestExpressApplication): void {
         'with a Retry-After header.',
     )
     .setVersion('1')
+    .addTag('auth')
+    .addTag('users')
+    .addTag('health')
+    .addTag('metrics')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
   const document = SwaggerModule.createDocument(app, config);

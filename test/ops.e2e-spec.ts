@@ -69,6 +69,8 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 
   it('echoes a sane X-Request-Id and makes one up otherwise', async () => {
