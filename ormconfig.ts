@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RefreshToken } from './src/auth/entities/refresh-token.entity';
+import { Conversation } from './src/conversations/entities/conversation.entity';
+import { Participant } from './src/conversations/entities/participant.entity';
+import { Message } from './src/messages/entities/message.entity';
+import { Reaction } from './src/messages/entities/reaction.entity';
 import { User } from './src/users/entities/user.entity';
 
 /**
@@ -11,7 +15,7 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
   return {
     type: 'postgres',
     url,
-    entities: [User, RefreshToken],
+    entities: [User, RefreshToken, Conversation, Participant, Message, Reaction],
     migrations: [join(__dirname, 'migrations', '*.{js,ts}')],
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

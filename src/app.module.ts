@@ -6,8 +6,11 @@ import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import type { Environment } from './config/environment';
+import { ConversationsModule } from './conversations/conversations.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -32,6 +35,9 @@ export class AppModule {
         MetricsModule,
         UsersModule,
         AuthModule,
+        EventsModule,
+        ConversationsModule,
+        MessagesModule,
         HealthModule,
       ],
       providers: [

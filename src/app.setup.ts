@@ -63,6 +63,8 @@ function setupSwagger(app: NestExpressApplication): void {
     .setVersion('1')
     .addTag('auth')
     .addTag('users')
+    .addTag('conversations')
+    .addTag('messages')
     .addTag('health')
     .addTag('metrics')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })

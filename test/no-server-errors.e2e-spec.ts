@@ -68,7 +68,7 @@ describe('no client input produces a 5xx', () => {
     expect(operations().length).toBeGreaterThanOrEqual(9);
     for (const [method, path, operation] of operations()) {
       if (path.includes('{')) {
-        for (const value of PATH_VALUES) await check(method, fill(path, value), { body: {} });
+        for (const value of PATH_VALUES) await check(method, fill(path, value), ['GET', 'HEAD'].includes(method) ? {} : { body: {} });
       }
       const url = fill(path, randomUUID());
       for (const param of (operation.parameters ?? []).filter((p) => p.in === 'query')) {

@@ -1,4 +1,4 @@
-import { registerUser, uniqueUsername } from './support/factories';
+import { openDirect, registerUser, uniqueUsername } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('REST rate limits (contract §7)', () => {
@@ -77,5 +77,24 @@ describe('REST rate limits (contract §7)', () => {
         expect((await app.http.get('/metrics')).status).toBe(200);
       }
     });
+  });
+
+  it('limits message sends per user (RATE_SEND_PER_SEC), apart from the general REST limit', async () => {
+    const app = await startTestApp({ RATE_SEND_PER_SEC: '3', RATE_REST_PER_MIN: '1000' });
+    try {
+      const [a, b] = await Promise.all([registerUser(app.http), registerUser(app.http)]);
+      const id = await openDirect(app.http, a, b);
+      const send = (who: typeof a) => app.http.post(`/api/v1/conversations/${id}/messages`, { content: 'hi' }, { token: who.accessToken });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await send(a)).status);
+      expect(statuses).toEqual([201, 201, 201]);
+      const limited = await send(a);
+      expectRateLimited(limited);
+      expect((await send(b)).status).toBe(201);
+      const [{ n }] = await app.dataSource.query('SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1', [id]);
+      expect(n).toBe(4);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -114,6 +114,28 @@ export class Environment {
 
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  RATE_SEND_PER_SEC = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  EDIT_WINDOW_MS = 900_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65_536)
+  MESSAGE_MAX_LENGTH = 4_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(100_000)
+  GROUP_MAX_PARTICIPANTS = 1_000;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(1_024)
   @Max(104_857_600)
   BODY_LIMIT_BYTES = 102_400;

@@ -30,6 +30,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     // Every test registers from 127.0.0.1: only the rate-limit tests use real limits.
     RATE_REGISTER_PER_MIN: '1000000',
     RATE_REST_PER_MIN: '1000000',
+    RATE_SEND_PER_SEC: '1000000',
     ...overrides,
   });
   const logger = pino({ level: env.LOG_LEVEL });

@@ -1,0 +1,114 @@
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
+import { ConversationsService } from './conversations.service';
+import { AddParticipantsDto } from './dto/add-participants.dto';
+import { ConversationDto, ConversationPageDto, ReadMarkerDto, UnreadDto } from './dto/conversation.dto';
+import { CreateConversationDto } from './dto/create-conversation.dto';
+import { ListConversationsQuery } from './dto/list-conversations.query';
+import { MarkReadDto } from './dto/mark-read.dto';
+
+const Uuid = new ParseUUIDPipe();
+
+@ApiTags('conversations')
+@ApiBearerAuth()
+@ApiNotFoundResponse({ description: 'Unknown conversation, or one the caller does not take part in' })
+@Controller('conversations')
+export class ConversationsController {
+  constructor(private readonly conversations: ConversationsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Open a direct conversation (201 new, 200 the existing one of the pair) or create a group (201)' })
+  @ApiCreatedResponse({ type: ConversationDto })
+  @ApiOkResponse({ type: ConversationDto, description: 'The existing direct conversation of the pair' })
+  async create(
+    @CurrentUser() caller: AuthUser,
+    @Body() body: CreateConversationDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ConversationDto> {
+    if (body.type === 'direct') {
+      if (body.title !== undefined || body.participantIds !== undefined) {
+        throw new BadRequestException(['title and participantIds are for groups; a direct conversation takes participantId']);
+      }
+      const { view, created } = await this.conversations.openDirect(caller.id, body.participantId!);
+      res.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+      return this.conversations.toDto(view, caller.id);
+    }
+    if (body.participantId !== undefined) throw new BadRequestException(['participantId is for direct conversations; a group takes participantIds']);
+    const view = await this.conversations.createGroup(caller.id, body.title!, body.participantIds!);
+    return this.conversations.toDto(view, caller.id);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's conversations, most recent activity first" })
+  @ApiOkResponse({ type: ConversationPageDto })
+  async list(@CurrentUser() caller: AuthUser, @Query() query: ListConversationsQuery): Promise<ConversationPageDto> {
+    const { views, nextCursor } = await this.conversations.list(caller.id, query.limit, query.cursor);
+    return { items: views.map((view) => this.conversations.toDto(view, caller.id)), nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One conversation' })
+  @ApiOkResponse({ type: ConversationDto })
+  async get(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string): Promise<ConversationDto> {
+    return this.conversations.toDto(await this.conversations.get(caller.id, id), caller.id);
+  }
+
+  @Post(':id/participants')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Add members to a group (owner or admin)' })
+  @ApiOkResponse({ type: ConversationDto })
+  @ApiForbiddenResponse({ description: 'Not an owner or admin, a direct conversation, or the group is full' })
+  async addParticipants(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Body() body: AddParticipantsDto,
+  ): Promise<ConversationDto> {
+    return this.conversations.toDto(await this.conversations.addParticipants(caller.id, id, body.userIds), caller.id);
+  }
+
+  @Delete(':id/participants/:userId')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'The owner removes a member, or a member leaves (its own id)' })
+  @ApiNoContentResponse()
+  @ApiForbiddenResponse({ description: 'Not the owner, or a direct conversation' })
+  removeParticipant(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Param('userId', Uuid) userId: string,
+  ): Promise<void> {
+    return this.conversations.removeParticipant(caller.id, id, userId.toLowerCase());
+  }
+
+  @Post(':id/read')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Move the read marker forward (it never moves back)' })
+  @ApiOkResponse({ type: ReadMarkerDto })
+  markRead(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string, @Body() body: MarkReadDto): Promise<ReadMarkerDto> {
+    return this.conversations.markRead(caller.id, id, body.seq);
+  }
+}
+
+@ApiTags('conversations')
+@ApiBearerAuth()
+@Controller('unread')
+export class UnreadController {
+  constructor(private readonly conversations: ConversationsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Unread counts: messages of others after the read marker, per conversation' })
+  @ApiOkResponse({ type: UnreadDto })
+  unread(@CurrentUser() caller: AuthUser): Promise<UnreadDto> {
+    return this.conversations.unread(caller.id);
+  }
+}

@@ -1,0 +1,102 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MessageDto } from '../../messages/dto/message.dto';
+import type { PresenceState } from '../../presence/presence.service';
+import type { ConversationView } from '../conversation-view';
+
+export class ParticipantDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  username: string;
+
+  @ApiProperty()
+  displayName: string;
+
+  @ApiProperty({ enum: ['owner', 'admin', 'member'] })
+  role: 'owner' | 'admin' | 'member';
+
+  @ApiProperty({ description: 'At least one socket open (from Presence)' })
+  online: boolean;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastSeenAt: string | null;
+
+  @ApiProperty({ description: "The participant's read marker" })
+  lastReadSeq: number;
+}
+
+export class ConversationDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: ['direct', 'group'] })
+  type: 'direct' | 'group';
+
+  @ApiProperty({ type: String, nullable: true, description: 'Groups only' })
+  title: string | null;
+
+  @ApiProperty({ type: [ParticipantDto] })
+  participants: ParticipantDto[];
+
+  @ApiProperty({ type: MessageDto, nullable: true })
+  lastMessage: MessageDto | null;
+
+  @ApiProperty({ description: 'The seq of the newest message (0: none yet)' })
+  lastSeq: number;
+
+  @ApiProperty({ description: "Messages of others after the caller's read marker" })
+  unreadCount: number;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time', description: 'Last activity' })
+  updatedAt: string;
+
+  static fromView(view: ConversationView, viewerId: string, presence: Map<string, PresenceState>): ConversationDto {
+    return {
+      id: view.id,
+      type: view.type,
+      title: view.title,
+      participants: view.participants.map((p) => {
+        const state = presence.get(p.id);
+        return { ...p, online: state?.online ?? false, lastSeenAt: state?.lastSeenAt?.toISOString() ?? null };
+      }),
+      lastMessage: view.lastMessage ? MessageDto.fromView(view.lastMessage, viewerId) : null,
+      lastSeq: view.lastSeq,
+      unreadCount: view.unreadCounts[viewerId] ?? 0,
+      createdAt: view.createdAt,
+      updatedAt: view.updatedAt,
+    };
+  }
+}
+
+export class ConversationPageDto {
+  @ApiProperty({ type: [ConversationDto], description: 'Most recent activity first' })
+  items: ConversationDto[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null at the end' })
+  nextCursor: string | null;
+}
+
+export class UnreadConversationDto {
+  @ApiProperty({ format: 'uuid' })
+  conversationId: string;
+
+  @ApiProperty()
+  unreadCount: number;
+}
+
+export class UnreadDto {
+  @ApiProperty()
+  total: number;
+
+  @ApiProperty({ type: [UnreadConversationDto], description: 'Conversations with at least one unread message' })
+  conversations: UnreadConversationDto[];
+}
+
+export class ReadMarkerDto {
+  @ApiProperty()
+  lastReadSeq: number;
+}

@@ -1,0 +1,31 @@
+import type { ConversationView } from '../conversations/conversation-view';
+import type { MessageView, ReactionView } from '../messages/message-view';
+
+/**
+ * The one map of domain events: emitted by services after their transaction
+ * commits, pushed to sockets by the realtime gateway. Every event names the users
+ * it concerns (`recipients`), so fan-out needs no database query.
+ */
+export interface DomainEvents {
+  'message.created': { recipients: string[]; conversationId: string; message: MessageView };
+  'message.updated': { recipients: string[]; conversationId: string; message: MessageView };
+  'message.deleted': { recipients: string[]; conversationId: string; messageId: string; seq: number };
+  'message.read': { recipients: string[]; conversationId: string; userId: string; seq: number; readAt: string };
+  'reaction.updated': { recipients: string[]; conversationId: string; messageId: string; reactions: ReactionView[] };
+  'conversation.created': { recipients: string[]; conversation: ConversationView };
+  'conversation.updated': { recipients: string[]; conversation: ConversationView };
+}
+
+export type DomainEventName = keyof DomainEvents;
+
+export type DomainEvent = { [K in DomainEventName]: { name: K; payload: DomainEvents[K] } }[DomainEventName];
+
+export const DOMAIN_EVENT_NAMES: readonly DomainEventName[] = [
+  'message.created',
+  'message.updated',
+  'message.deleted',
+  'message.read',
+  'reaction.updated',
+  'conversation.created',
+  'conversation.updated',
+];

@@ -1,0 +1,196 @@
+import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Environment } from '../config/environment';
+import { ConversationsService, type Membership } from '../conversations/conversations.service';
+import { EventBus } from '../events/event-bus';
+import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
+import { RateLimitedException } from '../rate-limit/rate-limited.exception';
+import { MessageSummariesService } from './message-summaries.service';
+import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message-view';
+import { queryRows } from '../database/sql';
+
+export const MESSAGE_PAGE_DEFAULT = 50;
+
+export interface SendMessageInput {
+  content: string;
+  clientMessageId?: string;
+  replyToId?: string;
+}
+
+export interface MessagePage {
+  items: MessageView[];
+  hasMore: boolean;
+}
+
+const MESSAGE_NOT_FOUND = 'Message not found';
+const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
+
+/** Thrown inside the send transaction to roll it back (and so return the seq). */
+class DuplicateClientMessageId extends Error {}
+
+@Injectable()
+export class MessagesService {
+  private readonly sendLimit: RateLimit;
+  private readonly maxLength: number;
+  private readonly editWindowMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly conversations: ConversationsService,
+    private readonly summaries: MessageSummariesService,
+    private readonly limiter: RateLimiterService,
+    private readonly events: EventBus,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.sendLimit = { limit: config.get('RATE_SEND_PER_SEC', { infer: true }), windowMs: 1_000 };
+    this.maxLength = config.get('MESSAGE_MAX_LENGTH', { infer: true });
+    this.editWindowMs = config.get('EDIT_WINDOW_MS', { infer: true });
+  }
+
+  /**
+   * Sends a message: `created` is false when the same sender already sent this
+   * clientMessageId with the same content (a retry): the original comes back, no
+   * second row, no second event, no seq used. The REST call and the socket's
+   * `message.send` both come here, and share the per-user send limit.
+   */
+  async send(senderId: string, conversationId: string, input: SendMessageInput): Promise<{ message: MessageView; created: boolean }> {
+    const allowed = this.limiter.consume(`send:${senderId}`, this.sendLimit);
+    if (!allowed.allowed) throw new RateLimitedException(allowed.retryAfterMs, 'Too many messages, slow down');
+    this.assertContent(input.content);
+    const clientMessageId = input.clientMessageId ?? null;
+    const replyToId = input.replyToId ?? null;
+
+    let sent: { row: MessageRow; memberIds: string[] };
+    try {
+      sent = await this.dataSource.transaction(async (manager) => {
+        const { seq, memberIds } = await this.conversations.allocateSeq(manager, conversationId, senderId);
+        if (replyToId) {
+          const target = await queryRows(manager, 'SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2', [replyToId, conversationId]);
+          if (!target.length) throw new BadRequestException(['replyToId must be a message of this conversation']);
+        }
+        const rows = await queryRows<MessageRow>(manager, 
+          `INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+           RETURNING ${RETURNING}`,
+          [conversationId, seq, senderId, input.content, clientMessageId, replyToId],
+        );
+        if (!rows.length) throw new DuplicateClientMessageId();
+        return { row: rows[0], memberIds };
+      });
+    } catch (error) {
+      if (error instanceof DuplicateClientMessageId) return this.earlierSend(senderId, conversationId, input);
+      throw error;
+    }
+
+    const message = toMessageView(sent.row);
+    this.events.publish('message.created', { recipients: sent.memberIds, conversationId, message });
+    return { message, created: true };
+  }
+
+  /** A page of history in ascending seq: the latest, before a seq, after a seq, or between both. */
+  async list(viewerId: string, conversationId: string, page: { limit?: number; before?: number; after?: number }): Promise<MessagePage> {
+    await this.conversations.membership(conversationId, viewerId);
+    const limit = page.limit ?? MESSAGE_PAGE_DEFAULT;
+    const ascending = page.after !== undefined;
+    const rows = await queryRows<MessageRow>(this.dataSource, 
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m
+        WHERE m.conversation_id = $1
+          AND ($2::int IS NULL OR m.seq > $2) AND ($3::int IS NULL OR m.seq < $3)
+        ORDER BY m.seq ${ascending ? 'ASC' : 'DESC'} LIMIT $4`,
+      [conversationId, page.after ?? null, page.before ?? null, limit + 1],
+    );
+    const hasMore = rows.length > limit;
+    const items = rows.slice(0, limit);
+    if (!ascending) items.reverse();
+    return { items: await this.summaries.withReactions(items), hasMore };
+  }
+
+  /** The sender edits within EDIT_WINDOW_MS; an unchanged content is not an edit. */
+  async edit(userId: string, messageId: string, content: string): Promise<MessageView> {
+    const { row, ageMs } = await this.accessible(messageId, userId);
+    if (row.sender_id !== userId) throw new ForbiddenException('Only the sender can edit a message');
+    if (row.deleted_at) throw new ForbiddenException('The message was deleted');
+    if (ageMs > this.editWindowMs) throw new ForbiddenException('The edit window of this message is over');
+    this.assertContent(content);
+    if (content === row.content) return (await this.summaries.withReactions([row]))[0];
+
+    const updated = await queryRows<MessageRow>(this.dataSource, 
+      `UPDATE messages SET content = $2, edited_at = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL RETURNING ${RETURNING}`,
+      [messageId, content],
+    );
+    if (!updated.length) throw new ForbiddenException('The message was deleted');
+    const [message] = await this.summaries.withReactions(updated);
+    this.events.publish('message.updated', {
+      recipients: await this.conversations.memberIds(row.conversation_id),
+      conversationId: row.conversation_id,
+      message,
+    });
+    return message;
+  }
+
+  /** Soft delete by the sender or a group's owner: content and reactions go, the seq stays. Idempotent. */
+  async delete(userId: string, messageId: string): Promise<void> {
+    const { row, membership } = await this.accessible(messageId, userId);
+    const isGroupOwner = membership.type === 'group' && membership.role === 'owner';
+    if (row.sender_id !== userId && !isGroupOwner) throw new ForbiddenException('Only the sender or the group owner can delete a message');
+    if (row.deleted_at) return;
+
+    const deleted = await this.dataSource.transaction(async (manager) => {
+      const rows = await queryRows<{ seq: number }>(manager, 
+        `UPDATE messages SET content = NULL, deleted_at = clock_timestamp(), deleted_by = $2
+          WHERE id = $1 AND deleted_at IS NULL RETURNING seq`,
+        [messageId, userId],
+      );
+      if (rows.length) await queryRows(manager, 'DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
+      return rows.length > 0;
+    });
+    if (!deleted) return;
+    this.events.publish('message.deleted', {
+      recipients: await this.conversations.memberIds(row.conversation_id),
+      conversationId: row.conversation_id,
+      messageId,
+      seq: row.seq,
+    });
+  }
+
+  /** The message and the caller's membership of its conversation; 404 for outsiders, as for unknown ids. */
+  async accessible(messageId: string, userId: string): Promise<{ row: MessageRow; ageMs: number; membership: Membership }> {
+    const [found] = await queryRows<(MessageRow & { age_ms: string })>(this.dataSource, 
+      `SELECT ${MESSAGE_COLUMNS}, (extract(epoch FROM clock_timestamp() - m.created_at) * 1000)::bigint AS age_ms
+         FROM messages m WHERE m.id = $1`,
+      [messageId],
+    );
+    if (!found) throw new NotFoundException(MESSAGE_NOT_FOUND);
+    const membership = await this.conversations.membership(found.conversation_id, userId).catch(() => {
+      throw new NotFoundException(MESSAGE_NOT_FOUND);
+    });
+    const { age_ms, ...row } = found;
+    return { row, ageMs: Number(age_ms), membership };
+  }
+
+  /** Content rules of contract §5: 1 to MESSAGE_MAX_LENGTH characters (code points) after trimming. */
+  private assertContent(content: string): void {
+    const length = [...content.trim()].length;
+    if (length < 1 || length > this.maxLength) {
+      throw new BadRequestException([`content must be 1 to ${this.maxLength} characters after trimming`]);
+    }
+  }
+
+  private async earlierSend(senderId: string, conversationId: string, input: SendMessageInput): Promise<{ message: MessageView; created: boolean }> {
+    const [row] = await queryRows<MessageRow>(this.dataSource, 
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = $1 AND m.client_message_id = $2`,
+      [senderId, input.clientMessageId],
+    );
+    const same =
+      row &&
+      row.conversation_id === conversationId &&
+      row.reply_to_id === (input.replyToId ?? null) &&
+      (row.deleted_at !== null || row.content === input.content);
+    if (!same) throw new ConflictException('clientMessageId was already used for a different message');
+    const [message] = await this.summaries.withReactions([row]);
+    return { message, created: false };
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { createGroup, openDirect, registerUser, type RegisteredUser } from './support/factories';
+import { recordEvents } from './support/events';
+import { EventBus } from '../src/events/event-bus';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/** Correctness under concurrency: nothing lost, reordered or doubled. */
+describe('concurrency', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ DATABASE_POOL_SIZE: '10' });
+  });
+  afterAll(() => t.close());
+
+  const send = (who: RegisteredUser, conversationId: string, body: object) =>
+    t.http.post(`/api/v1/conversations/${conversationId}/messages`, body, { token: who.accessToken });
+
+  it('20 parallel sends with one clientMessageId make one row and one event', async () => {
+    const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
+    const id = await openDirect(t.http, a, b);
+    const rec = recordEvents(t);
+    const results = await Promise.all(Array.from({ length: 20 }, () => send(a, id, { content: 'only once', clientMessageId: 'same-key' })));
+    rec.stop();
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(19).fill(200), 201]);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(rec.of('message.created')).toHaveLength(1);
+    const [{ rows, last_seq }] = await t.dataSource.query(
+      `SELECT (SELECT count(*)::int FROM messages WHERE conversation_id = $1) AS rows, last_seq FROM conversations WHERE id = $1`,
+      [id],
+    );
+    expect({ rows, last_seq }).toEqual({ rows: 1, last_seq: 1 });
+  });
+
+  it('12 parallel direct creates make one conversation', async () => {
+    const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
+    const rec = recordEvents(t);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 2
+          ? t.http.post('/api/v1/conversations', { type: 'direct', participantId: b.id }, { token: a.accessToken })
+          : t.http.post('/api/v1/conversations', { type: 'direct', participantId: a.id }, { token: b.accessToken }),
+      ),
+    );
+    rec.stop();
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(rec.of('conversation.created')).toHaveLength(1);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversations WHERE direct_key = $1`, [[a.id, b.id].sort().join(':')]);
+    expect(n).toBe(1);
+  });
+
+  it('50 parallel sends from several users make seqs 1..50 with no gap, one event each', async () => {
+    const users = await Promise.all([0, 1, 2, 3, 4].map(() => registerUser(t.http)));
+    const group = await createGroup(t.http, users[0], users.slice(1));
+    const rec = recordEvents(t);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => send(users[i % 5], group, { content: `m${i}`, clientMessageId: `k${i}` })),
+    );
+    rec.stop();
+    expect(results.every((r) => r.status === 201)).toBe(true);
+    const seqs = results.map((r) => r.body.seq).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const evented = rec.of('message.created').map((e) => e.payload.message.seq).sort((x, y) => x - y);
+    expect(evented).toEqual(seqs);
+    const stored = await t.dataSource.query('SELECT seq FROM messages WHERE conversation_id = $1 ORDER BY seq', [group]);
+    expect(stored.map((r: { seq: number }) => r.seq)).toEqual(seqs);
+  });
+
+  it('failed sends in the crowd burn no seq and emit nothing', async () => {
+    const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
+    const id = await openDirect(t.http, a, b);
+    const rec = recordEvents(t);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0
+          ? send(a, id, { content: 'bad reply', replyToId: randomUUID() }) // rolled back after taking a seq
+          : i % 3 === 1
+            ? send(b, id, { content: `ok${i}` })
+            : send(a, id, { content: 'dup', clientMessageId: 'crowd-dup' }),
+      ),
+    );
+    rec.stop();
+    const created = results.filter((r) => r.status === 201);
+    expect(results.filter((r) => r.status === 400)).toHaveLength(10);
+    expect(created).toHaveLength(11); // 10 distinct + the first of the duplicates
+    expect(created.map((r) => r.body.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(rec.of('message.created')).toHaveLength(11);
+  });
+
+  it('publishes only after the commit: a separate connection already sees the row', async () => {
+    const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
+    const id = await openDirect(t.http, a, b);
+    const observer = new Client({ connectionString: process.env.DATABASE_URL });
+    await observer.connect();
+    const checks: Promise<number>[] = [];
+    // Issued synchronously from the handler, before the service goes on.
+    const stop = t.app.get(EventBus).subscribe((event) => {
+      if (event.name === 'message.created') {
+        checks.push(
+          observer.query('SELECT count(*)::int AS n FROM messages WHERE id = $1', [event.payload.message.id]).then((r) => r.rows[0].n),
+        );
+      }
+    });
+    try {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => send(a, id, { content: `c${i}` })));
+      expect(await Promise.all(checks)).toEqual(Array(10).fill(1));
+    } finally {
+      stop();
+      await observer.end();
+    }
+  });
+});
