@@ -18,10 +18,16 @@ function newestMtime(path) {
 }
 
 const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
-const changed = sources.map((s) => join(root, s)).filter(existsSync).some((s) => newestMtime(s) > built);
+const changed = sources
+  .map((s) => join(root, s))
+  .filter(existsSync)
+  .some((s) => newestMtime(s) > built);
 if (changed) {
   const tsc = require.resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
   // tsc leaves an unchanged output file untouched; mark the build as current.
   const now = new Date();

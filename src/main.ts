@@ -21,7 +21,9 @@ async function bootstrap(): Promise<void> {
   const started = Date.now();
   let database: ResolvedDatabase;
   try {
-    database = await resolveDatabase(env, (level, message) => logger[level]({ component: 'embedded-postgres' }, message));
+    database = await resolveDatabase(env, (level, message) =>
+      logger[level]({ component: 'embedded-postgres' }, message),
+    );
   } catch (error) {
     logger.fatal({ err: error }, `database unavailable: ${(error as Error).message}`);
     process.exit(1);

@@ -76,15 +76,35 @@ describe('auth (contract §3)', () => {
       ['password too long', { username: 'valid_name', password: 'p'.repeat(129) }, 'password'],
       ['password as a number', { username: 'valid_name', password: 12345678 }, 'password'],
       ['password null', { username: 'valid_name', password: null }, 'password'],
-      ['displayName empty after trim', { username: 'valid_name', password: 'password-1234', displayName: '   ' }, 'displayName'],
-      ['displayName too long', { username: 'valid_name', password: 'password-1234', displayName: 'd'.repeat(65) }, 'displayName'],
-      ['displayName with a newline', { username: 'valid_name', password: 'password-1234', displayName: 'a\nb' }, 'displayName'],
+      [
+        'displayName empty after trim',
+        { username: 'valid_name', password: 'password-1234', displayName: '   ' },
+        'displayName',
+      ],
+      [
+        'displayName too long',
+        { username: 'valid_name', password: 'password-1234', displayName: 'd'.repeat(65) },
+        'displayName',
+      ],
+      [
+        'displayName with a newline',
+        { username: 'valid_name', password: 'password-1234', displayName: 'a\nb' },
+        'displayName',
+      ],
       ['displayName as a number', { username: 'valid_name', password: 'password-1234', displayName: 5 }, 'displayName'],
       ['an unknown property', { username: 'valid_name', password: 'password-1234', admin: true }, 'admin'],
-      ['a __proto__ property', JSON.parse('{"username":"valid_name","password":"password-1234","__proto__":{"x":1}}'), '__proto__'],
+      [
+        'a __proto__ property',
+        JSON.parse('{"username":"valid_name","password":"password-1234","__proto__":{"x":1}}'),
+        '__proto__',
+      ],
       ['a NUL byte in the username', { username: 'ab\u0000c', password: 'password-1234' }, 'username'],
       ['a NUL byte in the password', { username: 'valid_name', password: 'password\u00001234' }, 'password'],
-      ['a NUL byte in displayName', { username: 'valid_name', password: 'password-1234', displayName: 'a\u0000' }, 'displayName'],
+      [
+        'a NUL byte in displayName',
+        { username: 'valid_name', password: 'password-1234', displayName: 'a\u0000' },
+        'displayName',
+      ],
     ])('answers 400 naming the field for %s', async (_case, body, field) => {
       const res = await register(body);
       expect(res.status).toBe(400);
@@ -106,7 +126,11 @@ describe('auth (contract §3)', () => {
     });
 
     it('answers 400, not 500, for invalid UTF-8', async () => {
-      const raw = Buffer.concat([Buffer.from('{"username":"ab'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('","password":"password-1234"}')]);
+      const raw = Buffer.concat([
+        Buffer.from('{"username":"ab'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('","password":"password-1234"}'),
+      ]);
       const res = await t.http.request('POST', '/api/v1/auth/register', { raw });
       expect(res.status).toBe(400);
     });
@@ -122,7 +146,11 @@ describe('auth (contract §3)', () => {
     it('answers 413 for a body over BODY_LIMIT_BYTES', async () => {
       const res = await register({ username: 'valid_name', password: 'x'.repeat(t.env.BODY_LIMIT_BYTES + 1) });
       expect(res.status).toBe(413);
-      expect(res.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: expect.stringContaining('bytes') });
+      expect(res.body).toEqual({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: expect.stringContaining('bytes'),
+      });
     });
 
     it('answers 400 for deeply nested JSON', async () => {
@@ -138,7 +166,9 @@ describe('auth (contract §3)', () => {
       const res = await login({ username: user.username.toUpperCase(), password: user.password });
       expect(res.status).toBe(200);
       expect(res.body.user.id).toBe(user.id);
-      expect(res.body).toEqual(expect.objectContaining({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900 }));
+      expect(res.body).toEqual(
+        expect.objectContaining({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900 }),
+      );
     });
 
     it('answers the same 401 for an unknown user and a wrong password', async () => {
@@ -224,7 +254,10 @@ describe('auth (contract §3)', () => {
 
     it('answers 401 for an expired refresh token', async () => {
       const user = await registerUser(t.http);
-      await t.dataSource.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1", [user.id]);
+      await t.dataSource.query(
+        "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1",
+        [user.id],
+      );
       expect((await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(401);
     });
 
@@ -299,7 +332,10 @@ describe('auth (contract §3)', () => {
 
     it('answers 401 for a forged signature', async () => {
       const user = await registerUser(t.http);
-      const token = craftJwt({ sub: user.id, typ: 'access', exp: nowSeconds() + 60 }, { secret: 'another-secret-another-secret-another' });
+      const token = craftJwt(
+        { sub: user.id, typ: 'access', exp: nowSeconds() + 60 },
+        { secret: 'another-secret-another-secret-another' },
+      );
       expect((await me({ authorization: `Bearer ${token}` })).status).toBe(401);
     });
 

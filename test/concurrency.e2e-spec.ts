@@ -20,7 +20,9 @@ describe('concurrency', () => {
     const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
     const id = await openDirect(t.http, a, b);
     const rec = recordEvents(t);
-    const results = await Promise.all(Array.from({ length: 20 }, () => send(a, id, { content: 'only once', clientMessageId: 'same-key' })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => send(a, id, { content: 'only once', clientMessageId: 'same-key' })),
+    );
     rec.stop();
     expect(results.map((r) => r.status).sort()).toEqual([...Array(19).fill(200), 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
@@ -46,7 +48,9 @@ describe('concurrency', () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(rec.of('conversation.created')).toHaveLength(1);
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversations WHERE direct_key = $1`, [[a.id, b.id].sort().join(':')]);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM conversations WHERE direct_key = $1`, [
+      [a.id, b.id].sort().join(':'),
+    ]);
     expect(n).toBe(1);
   });
 
@@ -61,9 +65,14 @@ describe('concurrency', () => {
     expect(results.every((r) => r.status === 201)).toBe(true);
     const seqs = results.map((r) => r.body.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    const evented = rec.of('message.created').map((e) => e.payload.message.seq).sort((x, y) => x - y);
+    const evented = rec
+      .of('message.created')
+      .map((e) => e.payload.message.seq)
+      .sort((x, y) => x - y);
     expect(evented).toEqual(seqs);
-    const stored = await t.dataSource.query('SELECT seq FROM messages WHERE conversation_id = $1 ORDER BY seq', [group]);
+    const stored = await t.dataSource.query('SELECT seq FROM messages WHERE conversation_id = $1 ORDER BY seq', [
+      group,
+    ]);
     expect(stored.map((r: { seq: number }) => r.seq)).toEqual(seqs);
   });
 
@@ -98,7 +107,9 @@ describe('concurrency', () => {
     const stop = t.app.get(EventBus).subscribe((event) => {
       if (event.name === 'message.created') {
         checks.push(
-          observer.query('SELECT count(*)::int AS n FROM messages WHERE id = $1', [event.payload.message.id]).then((r) => r.rows[0].n),
+          observer
+            .query('SELECT count(*)::int AS n FROM messages WHERE id = $1', [event.payload.message.id])
+            .then((r) => r.rows[0].n),
         );
       }
     });

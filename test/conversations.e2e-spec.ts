@@ -15,7 +15,8 @@ describe('conversations (contract §4)', () => {
   });
   afterAll(() => t.close());
 
-  const post = (path: string, body: unknown, who: RegisteredUser) => t.http.post(`/api/v1${path}`, body, { token: who.accessToken });
+  const post = (path: string, body: unknown, who: RegisteredUser) =>
+    t.http.post(`/api/v1${path}`, body, { token: who.accessToken });
   const get = (path: string, who: RegisteredUser) => t.http.get(`/api/v1${path}`, { token: who.accessToken });
 
   describe('POST /conversations (direct)', () => {
@@ -69,7 +70,11 @@ describe('conversations (contract §4)', () => {
 
   describe('POST /conversations (group)', () => {
     it('creates a group whose creator is owner', async () => {
-      const res = await post('/conversations', { type: 'group', title: '  Team  ', participantIds: [bob.id, carol.id] }, alice);
+      const res = await post(
+        '/conversations',
+        { type: 'group', title: '  Team  ', participantIds: [bob.id, carol.id] },
+        alice,
+      );
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ type: 'group', title: 'Team', lastSeq: 0, unreadCount: 0 });
       const roles = Object.fromEntries(res.body.participants.map((p: { id: string; role: string }) => [p.id, p.role]));
@@ -110,10 +115,18 @@ describe('conversations (contract §4)', () => {
       const small = await startTestApp({ GROUP_MAX_PARTICIPANTS: '3' });
       try {
         const [o, a, b, c] = await Promise.all([0, 1, 2, 3].map(() => registerUser(small.http)));
-        const tooMany = await small.http.post('/api/v1/conversations', { type: 'group', title: 'x', participantIds: [a.id, b.id, c.id] }, { token: o.accessToken });
+        const tooMany = await small.http.post(
+          '/api/v1/conversations',
+          { type: 'group', title: 'x', participantIds: [a.id, b.id, c.id] },
+          { token: o.accessToken },
+        );
         expect(tooMany.status).toBe(400);
         const id = await createGroup(small.http, o, [a, b]);
-        const add = await small.http.post(`/api/v1/conversations/${id}/participants`, { userIds: [c.id] }, { token: o.accessToken });
+        const add = await small.http.post(
+          `/api/v1/conversations/${id}/participants`,
+          { userIds: [c.id] },
+          { token: o.accessToken },
+        );
         expect(add.status).toBe(403);
       } finally {
         await small.close();
@@ -122,7 +135,7 @@ describe('conversations (contract §4)', () => {
   });
 
   describe('GET /conversations and /conversations/:id', () => {
-    it('lists the caller\'s conversations by last activity, with cursor pages and no duplicates', async () => {
+    it("lists the caller's conversations by last activity, with cursor pages and no duplicates", async () => {
       const me = await registerUser(t.http);
       const peers = await Promise.all([0, 1, 2, 3, 4].map(() => registerUser(t.http)));
       const ids: string[] = [];
@@ -145,7 +158,7 @@ describe('conversations (contract §4)', () => {
       expect(seen).toEqual([ids[1], ids[4], ids[3], ids[2], ids[0]]);
     });
 
-    it('shows lastMessage, lastSeq and the caller\'s unreadCount', async () => {
+    it("shows lastMessage, lastSeq and the caller's unreadCount", async () => {
       const [x, y] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
       const id = await openDirect(t.http, x, y);
       await sendMessage(t.http, y, id, 'one');
@@ -153,7 +166,11 @@ describe('conversations (contract §4)', () => {
       await sendMessage(t.http, x, id, 'mine');
       const res = await get(`/conversations/${id}`, x);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ lastSeq: 3, unreadCount: 2, lastMessage: { seq: 3, content: 'mine', senderId: x.id } });
+      expect(res.body).toMatchObject({
+        lastSeq: 3,
+        unreadCount: 2,
+        lastMessage: { seq: 3, content: 'mine', senderId: x.id },
+      });
       const forY = await get(`/conversations/${id}`, y);
       expect(forY.body.unreadCount).toBe(1);
     });
@@ -238,13 +255,19 @@ describe('conversations (contract §4)', () => {
       expect((await del(owner, m2.id)).status).toBe(404);
       expect((await del(owner, randomUUID())).status).toBe(404);
       expect((await del(mallory, m3.id)).status).toBe(404);
-      expect((await t.http.delete(`/api/v1/conversations/${id}/participants/not-a-uuid`, { token: owner.accessToken })).status).toBe(400);
+      expect(
+        (await t.http.delete(`/api/v1/conversations/${id}/participants/not-a-uuid`, { token: owner.accessToken }))
+          .status,
+      ).toBe(400);
     });
 
     it('an owner who leaves hands ownership on; someone removed can be added back', async () => {
       const [owner, m1, m2] = await Promise.all([0, 1, 2].map(() => registerUser(t.http)));
       const id = await createGroup(t.http, owner, [m1, m2]);
-      expect((await t.http.delete(`/api/v1/conversations/${id}/participants/${owner.id}`, { token: owner.accessToken })).status).toBe(204);
+      expect(
+        (await t.http.delete(`/api/v1/conversations/${id}/participants/${owner.id}`, { token: owner.accessToken }))
+          .status,
+      ).toBe(204);
       const after = await get(`/conversations/${id}`, m1);
       // m1 and m2 joined together: the tie is broken by id, so either may inherit.
       const owners = after.body.participants.filter((p: { role: string }) => p.role === 'owner');
@@ -258,7 +281,10 @@ describe('conversations (contract §4)', () => {
 
     it('nobody leaves a direct conversation', async () => {
       const id = await openDirect(t.http, carol, bob);
-      expect((await t.http.delete(`/api/v1/conversations/${id}/participants/${carol.id}`, { token: carol.accessToken })).status).toBe(403);
+      expect(
+        (await t.http.delete(`/api/v1/conversations/${id}/participants/${carol.id}`, { token: carol.accessToken }))
+          .status,
+      ).toBe(403);
     });
   });
 

@@ -43,7 +43,11 @@ describe('server process lifecycle', () => {
       port: server.port,
       method: 'POST',
       path: '/api/v1/auth/register',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        expect: '100-continue',
+      },
     });
     const answered = once(inFlight, 'response');
     inFlight.flushHeaders();
@@ -84,4 +88,3 @@ function postmasterRunning(dataDir: string): boolean {
     return false;
   }
 }
-

@@ -95,7 +95,8 @@ describe('messages (contract §5)', () => {
       try {
         const [x, y] = await Promise.all([registerUser(small.http), registerUser(small.http)]);
         const id = await openDirect(small.http, x, y);
-        const post = (content: string) => small.http.post(`/api/v1/conversations/${id}/messages`, { content }, { token: x.accessToken });
+        const post = (content: string) =>
+          small.http.post(`/api/v1/conversations/${id}/messages`, { content }, { token: x.accessToken });
         expect((await post('😀😀😀😀😀')).status).toBe(201);
         expect((await post('   abcde   ')).status).toBe(201);
         const tooLong = await post('abcdef');
@@ -172,23 +173,43 @@ describe('messages (contract §5)', () => {
       expect((await history(mallory, conversation)).status).toBe(404);
     });
 
-    it.each(['limit=0', 'limit=101', 'limit=x', 'before=-1', 'after=abc', 'after=1e3', 'before=99999999999', 'after=1&after=2', 'order=desc'])(
-      'answers 400 for %s',
-      async (query) => {
-        expect((await history(alice, conversation, `?${query}`)).status).toBe(400);
-      },
-    );
+    it.each([
+      'limit=0',
+      'limit=101',
+      'limit=x',
+      'before=-1',
+      'after=abc',
+      'after=1e3',
+      'before=99999999999',
+      'after=1&after=2',
+      'order=desc',
+    ])('answers 400 for %s', async (query) => {
+      expect((await history(alice, conversation, `?${query}`)).status).toBe(400);
+    });
   });
 
   describe('PATCH /messages/:id', () => {
     it('lets the sender edit: content, editedAt, and one message.updated', async () => {
       const message = await sendMessage(t.http, alice, direct, 'draft');
       const rec = recordEvents(t);
-      const res = await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'final' }, { token: alice.accessToken });
-      const same = await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'final' }, { token: alice.accessToken });
+      const res = await t.http.patch(
+        `/api/v1/messages/${message.id}`,
+        { content: 'final' },
+        { token: alice.accessToken },
+      );
+      const same = await t.http.patch(
+        `/api/v1/messages/${message.id}`,
+        { content: 'final' },
+        { token: alice.accessToken },
+      );
       rec.stop();
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: message.id, seq: message.seq, content: 'final', editedAt: expect.any(String) });
+      expect(res.body).toMatchObject({
+        id: message.id,
+        seq: message.seq,
+        content: 'final',
+        editedAt: expect.any(String),
+      });
       expect(same.status).toBe(200);
       expect(rec.of('message.updated')).toHaveLength(1);
       expect(rec.of('message.updated')[0].payload.message.content).toBe('final');
@@ -196,9 +217,15 @@ describe('messages (contract §5)', () => {
 
     it('answers 403 to another participant, 404 to outsiders and unknown ids', async () => {
       const message = await sendMessage(t.http, alice, direct, 'mine');
-      expect((await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'x' }, { token: bob.accessToken })).status).toBe(403);
-      expect((await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'x' }, { token: mallory.accessToken })).status).toBe(404);
-      expect((await t.http.patch(`/api/v1/messages/${randomUUID()}`, { content: 'x' }, { token: alice.accessToken })).status).toBe(404);
+      expect(
+        (await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'x' }, { token: bob.accessToken })).status,
+      ).toBe(403);
+      expect(
+        (await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'x' }, { token: mallory.accessToken })).status,
+      ).toBe(404);
+      expect(
+        (await t.http.patch(`/api/v1/messages/${randomUUID()}`, { content: 'x' }, { token: alice.accessToken })).status,
+      ).toBe(404);
     });
 
     it('answers 403 once the edit window is over', async () => {
@@ -206,7 +233,11 @@ describe('messages (contract §5)', () => {
       try {
         const [x, y] = await Promise.all([registerUser(short.http), registerUser(short.http)]);
         const message = await sendMessage(short.http, x, await openDirect(short.http, x, y), 'late');
-        const res = await short.http.patch(`/api/v1/messages/${message.id}`, { content: 'edit' }, { token: x.accessToken });
+        const res = await short.http.patch(
+          `/api/v1/messages/${message.id}`,
+          { content: 'edit' },
+          { token: x.accessToken },
+        );
         expect(res.status).toBe(403);
         expect(res.body.message).toContain('edit window');
       } finally {
@@ -214,35 +245,63 @@ describe('messages (contract §5)', () => {
       }
     });
 
-    it.each([[{}], [{ content: '' }], [{ content: 3 }], [{ content: 'x'.repeat(4001) }], [{ content: 'ok', extra: 1 }], [{ content: 'a\u0000' }]])(
-      'answers 400 for %j',
-      async (body) => {
-        const message = await sendMessage(t.http, alice, direct, 'to edit');
-        expect((await t.http.patch(`/api/v1/messages/${message.id}`, body, { token: alice.accessToken })).status).toBe(400);
-      },
-    );
+    it.each([
+      [{}],
+      [{ content: '' }],
+      [{ content: 3 }],
+      [{ content: 'x'.repeat(4001) }],
+      [{ content: 'ok', extra: 1 }],
+      [{ content: 'a\u0000' }],
+    ])('answers 400 for %j', async (body) => {
+      const message = await sendMessage(t.http, alice, direct, 'to edit');
+      expect((await t.http.patch(`/api/v1/messages/${message.id}`, body, { token: alice.accessToken })).status).toBe(
+        400,
+      );
+    });
   });
 
   describe('DELETE /messages/:id', () => {
     it('soft-deletes: 204, seq kept, content and reactions gone everywhere, one event', async () => {
       const message = await sendMessage(t.http, alice, direct, 'secret');
-      await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, { token: bob.accessToken });
+      await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, {
+        token: bob.accessToken,
+      });
       const rec = recordEvents(t);
       const res = await t.http.delete(`/api/v1/messages/${message.id}`, { token: alice.accessToken });
       const again = await t.http.delete(`/api/v1/messages/${message.id}`, { token: alice.accessToken });
       rec.stop();
       expect([res.status, again.status]).toEqual([204, 204]);
       expect(rec.of('message.deleted').map((e) => e.payload)).toEqual([
-        { recipients: expect.arrayContaining([alice.id, bob.id]), conversationId: direct, messageId: message.id, seq: message.seq },
+        {
+          recipients: expect.arrayContaining([alice.id, bob.id]),
+          conversationId: direct,
+          messageId: message.id,
+          seq: message.seq,
+        },
       ]);
       const page = await history(bob, direct, `?after=${message.seq - 1}&limit=1`);
-      expect(page.body.items[0]).toMatchObject({ id: message.id, seq: message.seq, deleted: true, content: null, reactions: [] });
+      expect(page.body.items[0]).toMatchObject({
+        id: message.id,
+        seq: message.seq,
+        deleted: true,
+        content: null,
+        reactions: [],
+      });
       expect(JSON.stringify(page.body)).not.toContain('secret');
-      expect((await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'back' }, { token: alice.accessToken })).status).toBe(403);
-      expect((await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, { token: bob.accessToken })).status).toBe(403);
+      expect(
+        (await t.http.patch(`/api/v1/messages/${message.id}`, { content: 'back' }, { token: alice.accessToken }))
+          .status,
+      ).toBe(403);
+      expect(
+        (
+          await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, {
+            token: bob.accessToken,
+          })
+        ).status,
+      ).toBe(403);
     });
 
-    it('lets a group owner delete anyone\'s message, but not a member someone else\'s', async () => {
+    it("lets a group owner delete anyone's message, but not a member someone else's", async () => {
       const [owner, m1, m2] = await Promise.all([0, 1, 2].map(() => registerUser(t.http)));
       const group = await createGroup(t.http, owner, [m1, m2]);
       const byM1 = await sendMessage(t.http, m1, group, 'spam');
@@ -271,7 +330,11 @@ describe('messages (contract §5)', () => {
       const hearts = await t.http.put(path(message.id, '❤️'), undefined, { token: bob.accessToken });
       rec.stop();
       expect(first.status).toBe(200);
-      expect(first.body).toEqual({ conversationId: direct, messageId: message.id, reactions: [{ emoji: '👍', count: 1, me: true }] });
+      expect(first.body).toEqual({
+        conversationId: direct,
+        messageId: message.id,
+        reactions: [{ emoji: '👍', count: 1, me: true }],
+      });
       expect(hearts.body.reactions).toEqual([
         { emoji: '👍', count: 2, me: true },
         { emoji: '❤', count: 1, me: true },
@@ -296,11 +359,14 @@ describe('messages (contract §5)', () => {
       expect(rec.of('reaction.updated')).toHaveLength(1);
     });
 
-    it.each(['a', 'ok', '👍👍', ':thumbsup:', '1', '%00', 'x'.repeat(100)])('answers 400 for the emoji %j', async (emoji) => {
-      const message = await sendMessage(t.http, alice, direct, 'junk reactions');
-      const url = emoji === '%00' ? `/api/v1/messages/${message.id}/reactions/%00` : path(message.id, emoji);
-      expect((await t.http.put(url, undefined, { token: alice.accessToken })).status).toBe(400);
-    });
+    it.each(['a', 'ok', '👍👍', ':thumbsup:', '1', '%00', 'x'.repeat(100)])(
+      'answers 400 for the emoji %j',
+      async (emoji) => {
+        const message = await sendMessage(t.http, alice, direct, 'junk reactions');
+        const url = emoji === '%00' ? `/api/v1/messages/${message.id}/reactions/%00` : path(message.id, emoji);
+        expect((await t.http.put(url, undefined, { token: alice.accessToken })).status).toBe(400);
+      },
+    );
 
     it('answers 404 to outsiders', async () => {
       const message = await sendMessage(t.http, alice, direct, 'private');

@@ -30,7 +30,9 @@ describe('migrations', () => {
       expect(upQueries.map((q) => q.query)).toEqual([]);
 
       for (let i = 0; i < applied.length; i++) await dataSource.undoLastMigration();
-      const tables = await dataSource.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'");
+      const tables = await dataSource.query(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'",
+      );
       expect(tables).toEqual([]);
 
       expect(await runMigrationsLocked(dataSource)).toEqual(applied);
@@ -43,7 +45,8 @@ describe('migrations', () => {
     const sources = await Promise.all([createDataSource(url, 2).initialize(), createDataSource(url, 2).initialize()]);
     try {
       // Reset to nothing, then race two instances.
-      while ((await sources[0].query('SELECT count(*)::int AS n FROM migrations'))[0].n > 0) await sources[0].undoLastMigration();
+      while ((await sources[0].query('SELECT count(*)::int AS n FROM migrations'))[0].n > 0)
+        await sources[0].undoLastMigration();
       const [a, b] = await Promise.all(sources.map((s) => runMigrationsLocked(s)));
       expect([...a, ...b].sort()).toEqual((a.length ? a : b).sort());
       expect(Math.min(a.length, b.length)).toBe(0);

@@ -26,9 +26,58 @@ describe('no client input produces a 5xx', () => {
     properties?: Record<string, unknown>;
   }
 
-  const PATH_VALUES = ['x', '0', '-1', '1e400', '99999999999999999999999', randomUUID(), 'a'.repeat(3000), '%00', '%FF%FE', '..%2F..%2Fetc', '%20', 'null'];
-  const JUNK: unknown[] = [null, true, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', ' ', 'x', 'x'.repeat(20_000), '\u0000', 'a\u0000b', '\ud800', '😀'.repeat(50), "' OR 1=1 --", '<script>alert(1)</script>', [], [1, 2], ['x'], {}, { $gt: '' }, randomUUID()];
-  const RAW_BODIES = ['', 'null', '[]', '"text"', '123', '1e400', '{', '{"a":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'];
+  const PATH_VALUES = [
+    'x',
+    '0',
+    '-1',
+    '1e400',
+    '99999999999999999999999',
+    randomUUID(),
+    'a'.repeat(3000),
+    '%00',
+    '%FF%FE',
+    '..%2F..%2Fetc',
+    '%20',
+    'null',
+  ];
+  const JUNK: unknown[] = [
+    null,
+    true,
+    0,
+    -1,
+    1.5,
+    1e308,
+    -1e308,
+    2 ** 53 + 1,
+    '',
+    ' ',
+    'x',
+    'x'.repeat(20_000),
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '😀'.repeat(50),
+    "' OR 1=1 --",
+    '<script>alert(1)</script>',
+    [],
+    [1, 2],
+    ['x'],
+    {},
+    { $gt: '' },
+    randomUUID(),
+  ];
+  const RAW_BODIES = [
+    '',
+    'null',
+    '[]',
+    '"text"',
+    '123',
+    '1e400',
+    '{',
+    '{"a":',
+    '{"__proto__":{"x":1}}',
+    '{"constructor":{"prototype":{}}}',
+  ];
 
   function operations(): [string, string, Operation][] {
     const list: [string, string, Operation][] = [];
@@ -62,13 +111,15 @@ describe('no client input produces a 5xx', () => {
     const check = async (method: string, url: string, options: Parameters<typeof t.http.request>[2]) => {
       const res = await t.http.request(method, url, { token: user.accessToken, ...options });
       sent += 1;
-      if (res.status >= 500) failures.push(`${res.status} ${method} ${url.slice(0, 100)} ${JSON.stringify(options).slice(0, 100)}`);
+      if (res.status >= 500)
+        failures.push(`${res.status} ${method} ${url.slice(0, 100)} ${JSON.stringify(options).slice(0, 100)}`);
     };
 
     expect(operations().length).toBeGreaterThanOrEqual(9);
     for (const [method, path, operation] of operations()) {
       if (path.includes('{')) {
-        for (const value of PATH_VALUES) await check(method, fill(path, value), ['GET', 'HEAD'].includes(method) ? {} : { body: {} });
+        for (const value of PATH_VALUES)
+          await check(method, fill(path, value), ['GET', 'HEAD'].includes(method) ? {} : { body: {} });
       }
       const url = fill(path, randomUUID());
       for (const param of (operation.parameters ?? []).filter((p) => p.in === 'query')) {

@@ -30,7 +30,9 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(res.text).toContain('process_cpu_user_seconds_total');
     expect(res.text).toContain('nodejs_eventloop_lag_seconds');
-    expect(res.text).toMatch(/http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v1\/users\/me",status_code="401"\}/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v1\/users\/me",status_code="401"\}/,
+    );
   });
 
   it('labels unmatched URLs as one route, so raw paths never explode the label set', async () => {
@@ -48,7 +50,17 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    for (const path of ['/api/v1/auth/register', '/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/auth/logout', '/api/v1/users/me', '/api/v1/users', '/health', '/health/live', '/metrics']) {
+    for (const path of [
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+      '/api/v1/auth/refresh',
+      '/api/v1/auth/logout',
+      '/api/v1/users/me',
+      '/api/v1/users',
+      '/health',
+      '/health/live',
+      '/metrics',
+    ]) {
       expect(Object.keys(doc.body.paths)).toContain(path);
     }
   });
@@ -61,7 +73,12 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     }
     expect(Object.keys(schemas.RegisterDto.properties!).sort()).toEqual(['displayName', 'password', 'username']);
     expect(Object.keys(schemas.UserDto.properties!).sort()).toEqual(['createdAt', 'displayName', 'id', 'username']);
-    expect(Object.keys(schemas.AuthResponseDto.properties!).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'user']);
+    expect(Object.keys(schemas.AuthResponseDto.properties!).sort()).toEqual([
+      'accessToken',
+      'expiresIn',
+      'refreshToken',
+      'user',
+    ]);
   });
 
   it('sets helmet headers and hides the framework', async () => {

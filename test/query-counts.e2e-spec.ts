@@ -15,7 +15,9 @@ describe('SQL statements per request', () => {
     for (const peer of peers.slice(0, 8)) {
       const id = await openDirect(t.http, me, peer);
       const message = await sendMessage(t.http, peer, id, 'hi');
-      await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, { token: me.accessToken });
+      await t.http.put(`/api/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, {
+        token: me.accessToken,
+      });
       conversations.push(id);
     }
     conversations.push(await createGroup(t.http, me, peers.slice(8)));
@@ -31,13 +33,19 @@ describe('SQL statements per request', () => {
     });
 
   it('a send costs 4 statements (BEGIN, seq UPDATE with membership and recipients, INSERT, COMMIT)', async () => {
-    const { count, queries } = await measure(() => t.http.post(`/api/v1/conversations/${conversations[1]}/messages`, { content: 'x' }, { token: me.accessToken }));
+    const { count, queries } = await measure(() =>
+      t.http.post(`/api/v1/conversations/${conversations[1]}/messages`, { content: 'x' }, { token: me.accessToken }),
+    );
     expect({ count, queries }).toEqual({ count: 4, queries: expect.any(Array) });
   });
 
   it('a history page costs the same for 2 and for 60 messages', async () => {
-    const small = await measure(() => t.http.get(`/api/v1/conversations/${conversations[0]}/messages?limit=2`, { token: me.accessToken }));
-    const large = await measure(() => t.http.get(`/api/v1/conversations/${conversations[0]}/messages?limit=60`, { token: me.accessToken }));
+    const small = await measure(() =>
+      t.http.get(`/api/v1/conversations/${conversations[0]}/messages?limit=2`, { token: me.accessToken }),
+    );
+    const large = await measure(() =>
+      t.http.get(`/api/v1/conversations/${conversations[0]}/messages?limit=60`, { token: me.accessToken }),
+    );
     expect(large.count).toBe(small.count);
     expect(large.count).toBe(3); // membership, the page, its reactions
   });

@@ -19,10 +19,15 @@ describe('REST rate limits (contract §7)', () => {
   it('limits registrations per IP, with Retry-After', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      statuses.push((await t.http.post('/api/v1/auth/register', { username: uniqueUsername(), password: 'password-1234' })).status);
+      statuses.push(
+        (await t.http.post('/api/v1/auth/register', { username: uniqueUsername(), password: 'password-1234' })).status,
+      );
     }
     expect(statuses).toEqual([201, 201, 201]);
-    const fourth = await t.http.post('/api/v1/auth/register', { username: uniqueUsername(), password: 'password-1234' });
+    const fourth = await t.http.post('/api/v1/auth/register', {
+      username: uniqueUsername(),
+      password: 'password-1234',
+    });
     expectRateLimited(fourth);
     // Bad input counts too: a flood of junk is limited as well.
     expect((await t.http.post('/api/v1/auth/register', {})).status).toBe(429);
@@ -54,19 +59,25 @@ describe('REST rate limits (contract §7)', () => {
     it('limits failed logins per username and IP, even with the right password afterwards', async () => {
       const user = await registerUser(app.http);
       for (let i = 0; i < 3; i++) {
-        expect((await app.http.post('/api/v1/auth/login', { username: user.username, password: 'wrong-password' })).status).toBe(401);
+        expect(
+          (await app.http.post('/api/v1/auth/login', { username: user.username, password: 'wrong-password' })).status,
+        ).toBe(401);
       }
-      expectRateLimited(await app.http.post('/api/v1/auth/login', { username: user.username, password: user.password }));
+      expectRateLimited(
+        await app.http.post('/api/v1/auth/login', { username: user.username, password: user.password }),
+      );
       // Another username from the same IP is not affected.
       const other = await registerUser(app.http);
-      expect((await app.http.post('/api/v1/auth/login', { username: other.username, password: other.password })).status).toBe(200);
+      expect(
+        (await app.http.post('/api/v1/auth/login', { username: other.username, password: other.password })).status,
+      ).toBe(200);
     });
-
 
     it('limits other calls per user, each user with its own budget', async () => {
       const alice = await registerUser(app.http);
       const bob = await registerUser(app.http);
-      for (let i = 0; i < 5; i++) expect((await app.http.get('/api/v1/users/me', { token: alice.accessToken })).status).toBe(200);
+      for (let i = 0; i < 5; i++)
+        expect((await app.http.get('/api/v1/users/me', { token: alice.accessToken })).status).toBe(200);
       expectRateLimited(await app.http.get('/api/v1/users/me', { token: alice.accessToken }));
       expect((await app.http.get('/api/v1/users/me', { token: bob.accessToken })).status).toBe(200);
     });
@@ -84,14 +95,17 @@ describe('REST rate limits (contract §7)', () => {
     try {
       const [a, b] = await Promise.all([registerUser(app.http), registerUser(app.http)]);
       const id = await openDirect(app.http, a, b);
-      const send = (who: typeof a) => app.http.post(`/api/v1/conversations/${id}/messages`, { content: 'hi' }, { token: who.accessToken });
+      const send = (who: typeof a) =>
+        app.http.post(`/api/v1/conversations/${id}/messages`, { content: 'hi' }, { token: who.accessToken });
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await send(a)).status);
       expect(statuses).toEqual([201, 201, 201]);
       const limited = await send(a);
       expectRateLimited(limited);
       expect((await send(b)).status).toBe(201);
-      const [{ n }] = await app.dataSource.query('SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1', [id]);
+      const [{ n }] = await app.dataSource.query('SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1', [
+        id,
+      ]);
       expect(n).toBe(4);
     } finally {
       await app.close();

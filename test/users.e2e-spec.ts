@@ -11,12 +11,18 @@ describe('users (contract §3)', () => {
   });
   afterAll(() => t.close());
 
-  const search = (query: string) => t.http.get(`/api/v1/users?query=${encodeURIComponent(query)}`, { token: me.accessToken });
+  const search = (query: string) =>
+    t.http.get(`/api/v1/users?query=${encodeURIComponent(query)}`, { token: me.accessToken });
 
   it('GET /users/me returns the caller', async () => {
     const res = await t.http.get('/api/v1/users/me', { token: me.accessToken });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ id: me.id, username: me.username, displayName: 'Me Myself', createdAt: expect.any(String) });
+    expect(res.body).toEqual({
+      id: me.id,
+      username: me.username,
+      displayName: 'Me Myself',
+      createdAt: expect.any(String),
+    });
   });
 
   it('GET /users/me needs a token', async () => {
@@ -44,7 +50,10 @@ describe('users (contract §3)', () => {
 
     it('treats _ literally, not as a LIKE wildcard', async () => {
       const res = await search(`${prefix}_`);
-      expect(res.body.items.map((u: { username: string }) => u.username).sort()).toEqual([`${prefix}_a`, `${prefix}_b`]);
+      expect(res.body.items.map((u: { username: string }) => u.username).sort()).toEqual([
+        `${prefix}_a`,
+        `${prefix}_b`,
+      ]);
     });
 
     it('returns at most 20', async () => {

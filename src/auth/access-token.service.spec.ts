@@ -31,8 +31,14 @@ describe('AccessTokenService', () => {
   it.each([
     ['empty', ''],
     ['garbage', 'a.b.c'],
-    ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: USER, typ: 'access', exp: 9e9 })).toString('base64url')}.`],
-    ['a forged signature', craft({ alg: 'HS256' }, { sub: USER, typ: 'access', exp: 9e9 }, 'another-secret-another-secret-another')],
+    [
+      'alg none',
+      `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: USER, typ: 'access', exp: 9e9 })).toString('base64url')}.`,
+    ],
+    [
+      'a forged signature',
+      craft({ alg: 'HS256' }, { sub: USER, typ: 'access', exp: 9e9 }, 'another-secret-another-secret-another'),
+    ],
     ['no typ', craft({ alg: 'HS256' }, { sub: USER, exp: 9e9 })],
     ['a refresh typ', craft({ alg: 'HS256' }, { sub: USER, typ: 'refresh', exp: 9e9 })],
     ['a non-uuid sub', craft({ alg: 'HS256' }, { sub: 'admin', typ: 'access', exp: 9e9 })],
@@ -43,12 +49,17 @@ describe('AccessTokenService', () => {
   });
 
   it('says "expired" for an expired token', () => {
-    const token = craft({ alg: 'HS256', typ: 'JWT' }, { sub: USER, typ: 'access', exp: Math.floor(Date.now() / 1000) - 5 });
+    const token = craft(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: USER, typ: 'access', exp: Math.floor(Date.now() / 1000) - 5 },
+    );
     expect(() => service.verify(token)).toThrow('Access token expired');
   });
 
   it('accepts a hand-made HS256 token with the right claims', () => {
-    expect(service.verify(craft({ alg: 'HS256', typ: 'JWT' }, { sub: USER, typ: 'access', exp: exp() })).userId).toBe(USER);
+    expect(service.verify(craft({ alg: 'HS256', typ: 'JWT' }, { sub: USER, typ: 'access', exp: exp() })).userId).toBe(
+      USER,
+    );
   });
 
   it('authenticates a request once and remembers the answer', () => {

@@ -52,7 +52,12 @@ export class AccessTokenService {
       const expired = (error as Error).name === 'TokenExpiredError';
       throw new UnauthorizedException(expired ? 'Access token expired' : 'Invalid access token');
     }
-    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || !UUID.test(claims.sub) || !Number.isInteger(claims.exp)) {
+    if (
+      claims.typ !== 'access' ||
+      typeof claims.sub !== 'string' ||
+      !UUID.test(claims.sub) ||
+      !Number.isInteger(claims.exp)
+    ) {
       throw new UnauthorizedException('Invalid access token');
     }
     return { userId: claims.sub.toLowerCase(), expiresAt: new Date(claims.exp * 1000) };

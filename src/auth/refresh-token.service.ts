@@ -60,7 +60,10 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
     if (row) {
       return { userId: row.user_id, refreshToken: await this.issue(row.user_id, row.family_id) };
     }
-    const known = await this.tokens.findOne({ where: { tokenHash }, select: { id: true, familyId: true, revokedAt: true } });
+    const known = await this.tokens.findOne({
+      where: { tokenHash },
+      select: { id: true, familyId: true, revokedAt: true },
+    });
     if (known?.revokedAt) {
       // A revoked token came back: it was replayed or stolen. End the whole session.
       await this.revokeFamily(known.familyId);
@@ -70,7 +73,10 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored. */
   async revokeSessionOf(token: string): Promise<void> {
-    const known = await this.tokens.findOne({ where: { tokenHash: digest(token) }, select: { id: true, familyId: true } });
+    const known = await this.tokens.findOne({
+      where: { tokenHash: digest(token) },
+      select: { id: true, familyId: true },
+    });
     if (known) await this.revokeFamily(known.familyId);
   }
 

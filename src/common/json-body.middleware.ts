@@ -20,7 +20,9 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
       }
       if (!error) return next();
       const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
-      res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message: describe(error, limitBytes) });
+      res
+        .status(status)
+        .json({ statusCode: status, error: STATUS_CODES[status], message: describe(error, limitBytes) });
     });
   };
 }

@@ -22,7 +22,8 @@ export class SafeInputPipe implements PipeTransform {
 
 /** Returns a message naming the first offending field, if any. */
 export function findProblem(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? `${path} must not contain NUL characters` : undefined;
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? `${path} must not contain NUL characters` : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `${path} is nested too deeply`;
   for (const [key, child] of Object.entries(value)) {

@@ -41,7 +41,9 @@ describe('validateEnvironment', () => {
   });
 
   it('does not echo secrets in its messages', () => {
-    expect(() => validateEnvironment({ JWT_SECRET: 'tooshort-secret' })).toThrow(/JWT_SECRET: JWT_SECRET must be at least 32 characters$/);
+    expect(() => validateEnvironment({ JWT_SECRET: 'tooshort-secret' })).toThrow(
+      /JWT_SECRET: JWT_SECRET must be at least 32 characters$/,
+    );
   });
 
   it('requires JWT_SECRET in production', () => {

@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -28,7 +41,9 @@ export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Open a direct conversation (201 new, 200 the existing one of the pair) or create a group (201)' })
+  @ApiOperation({
+    summary: 'Open a direct conversation (201 new, 200 the existing one of the pair) or create a group (201)',
+  })
   @ApiCreatedResponse({ type: ConversationDto })
   @ApiOkResponse({ type: ConversationDto, description: 'The existing direct conversation of the pair' })
   async create(
@@ -38,13 +53,16 @@ export class ConversationsController {
   ): Promise<ConversationDto> {
     if (body.type === 'direct') {
       if (body.title !== undefined || body.participantIds !== undefined) {
-        throw new BadRequestException(['title and participantIds are for groups; a direct conversation takes participantId']);
+        throw new BadRequestException([
+          'title and participantIds are for groups; a direct conversation takes participantId',
+        ]);
       }
       const { view, created } = await this.conversations.openDirect(caller.id, body.participantId!);
       res.status(created ? HttpStatus.CREATED : HttpStatus.OK);
       return this.conversations.toDto(view, caller.id);
     }
-    if (body.participantId !== undefined) throw new BadRequestException(['participantId is for direct conversations; a group takes participantIds']);
+    if (body.participantId !== undefined)
+      throw new BadRequestException(['participantId is for direct conversations; a group takes participantIds']);
     const view = await this.conversations.createGroup(caller.id, body.title!, body.participantIds!);
     return this.conversations.toDto(view, caller.id);
   }
@@ -94,7 +112,11 @@ export class ConversationsController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Move the read marker forward (it never moves back)' })
   @ApiOkResponse({ type: ReadMarkerDto })
-  markRead(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string, @Body() body: MarkReadDto): Promise<ReadMarkerDto> {
+  markRead(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Body() body: MarkReadDto,
+  ): Promise<ReadMarkerDto> {
     return this.conversations.markRead(caller.id, id, body.seq);
   }
 }

@@ -71,7 +71,8 @@ export class ConversationsService {
     const directKey = [callerId, participantId].sort().join(':');
     const createdId = await this.dataSource.transaction(async (manager) => {
       // The unique direct_key decides: a concurrent create waits for ours and then does nothing.
-      const inserted = await queryRows<{ id: string }>(manager, 
+      const inserted = await queryRows<{ id: string }>(
+        manager,
         `INSERT INTO conversations (type, direct_key, created_by) VALUES ('direct', $1, $2)
          ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
         [directKey, callerId],
@@ -89,9 +90,11 @@ export class ConversationsService {
       this.events.publish('conversation.created', { recipients: memberIds(view), conversation: view });
       return { view, created: true };
     }
-    const [existing] = await queryRows<{ id: string }>(this.dataSource, 'SELECT id FROM conversations WHERE direct_key = $1', [
-      directKey,
-    ]);
+    const [existing] = await queryRows<{ id: string }>(
+      this.dataSource,
+      'SELECT id FROM conversations WHERE direct_key = $1',
+      [directKey],
+    );
     return { view: await this.viewOf(existing.id, [callerId]), created: false };
   }
 
@@ -102,11 +105,15 @@ export class ConversationsService {
     }
     await this.assertUsersExist(others);
     const id = await this.dataSource.transaction(async (manager) => {
-      const [row] = await queryRows<{ id: string }>(manager, 
+      const [row] = await queryRows<{ id: string }>(
+        manager,
         `INSERT INTO conversations (type, title, created_by) VALUES ('group', $1, $2) RETURNING id`,
         [title, callerId],
       );
-      await this.insertParticipants(manager, row.id, [[callerId, 'owner'], ...others.map((u) => [u, 'member'] as const)]);
+      await this.insertParticipants(manager, row.id, [
+        [callerId, 'owner'],
+        ...others.map((u) => [u, 'member'] as const),
+      ]);
       return row.id;
     });
     const view = await this.viewOf(id, 'all');
@@ -117,9 +124,14 @@ export class ConversationsService {
   // ---- reading -----------------------------------------------------------
 
   /** The caller's conversations, most recent activity first, by keyset cursor. */
-  async list(callerId: string, limit = CONVERSATION_PAGE_DEFAULT, cursor?: string): Promise<{ views: ConversationView[]; nextCursor: string | null }> {
+  async list(
+    callerId: string,
+    limit = CONVERSATION_PAGE_DEFAULT,
+    cursor?: string,
+  ): Promise<{ views: ConversationView[]; nextCursor: string | null }> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await queryRows<(ConversationRow & { activity_us: string })>(this.dataSource, 
+    const rows = await queryRows<ConversationRow & { activity_us: string }>(
+      this.dataSource,
       `SELECT ${CONVERSATION_COLUMNS}, (extract(epoch FROM c.updated_at) * 1000000)::bigint AS activity_us
          FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
         WHERE p.user_id = $1 AND p.left_at IS NULL
@@ -142,8 +154,18 @@ export class ConversationsService {
   }
 
   /** The caller's role and markers; 404 when the caller does not take part. */
-  async membership(conversationId: string, userId: string, manager: EntityManager = this.dataSource.manager): Promise<Membership> {
-    const [row] = await queryRows<{ type: ConversationType; role: ParticipantRole; last_seq: number; last_read_seq: number }>(manager, 
+  async membership(
+    conversationId: string,
+    userId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Membership> {
+    const [row] = await queryRows<{
+      type: ConversationType;
+      role: ParticipantRole;
+      last_seq: number;
+      last_read_seq: number;
+    }>(
+      manager,
       `SELECT c.type, p.role, c.last_seq, p.last_read_seq
          FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
         WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL`,
@@ -155,7 +177,8 @@ export class ConversationsService {
 
   /** Current participants: the recipients of an event about the conversation. */
   async memberIds(conversationId: string): Promise<string[]> {
-    const rows = await queryRows<{ user_id: string }>(this.dataSource, 
+    const rows = await queryRows<{ user_id: string }>(
+      this.dataSource,
       'SELECT user_id FROM conversation_participants WHERE conversation_id = $1 AND left_at IS NULL',
       [conversationId],
     );
@@ -167,8 +190,13 @@ export class ConversationsService {
    * takes the next seq (the row lock serialises senders, and a rollback returns
    * the seq, so seqs stay gapless) and returns the participants, in one statement.
    */
-  async allocateSeq(manager: EntityManager, conversationId: string, senderId: string): Promise<{ seq: number; memberIds: string[] }> {
-    const [row] = await queryRows<{ seq: number; member_ids: string[] }>(manager, 
+  async allocateSeq(
+    manager: EntityManager,
+    conversationId: string,
+    senderId: string,
+  ): Promise<{ seq: number; memberIds: string[] }> {
+    const [row] = await queryRows<{ seq: number; member_ids: string[] }>(
+      manager,
       `UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
         WHERE c.id = $1 AND EXISTS (SELECT 1 FROM conversation_participants p
                                      WHERE p.conversation_id = c.id AND p.user_id = $2 AND p.left_at IS NULL)
@@ -191,16 +219,19 @@ export class ConversationsService {
       const caller = await this.membership(conversationId, callerId, manager);
       if (caller.type !== 'group') throw new ForbiddenException('Direct conversations have exactly two participants');
       if (caller.role === 'member') throw new ForbiddenException('Only the owner or an admin can add participants');
-      const [{ total }] = await queryRows<{ total: number }>(manager, 
+      const [{ total }] = await queryRows<{ total: number }>(
+        manager,
         `SELECT (SELECT count(*) FROM conversation_participants WHERE conversation_id = $1 AND left_at IS NULL)::int
               + (SELECT count(*) FROM unnest($2::uuid[]) AS u(id)
                   WHERE NOT EXISTS (SELECT 1 FROM conversation_participants p
                                      WHERE p.conversation_id = $1 AND p.user_id = u.id AND p.left_at IS NULL))::int AS total`,
         [conversationId, userIds],
       );
-      if (total > this.maxGroupSize) throw new ForbiddenException(`A group has at most ${this.maxGroupSize} participants`);
+      if (total > this.maxGroupSize)
+        throw new ForbiddenException(`A group has at most ${this.maxGroupSize} participants`);
       // New members start with everything read; someone who left rejoins as a member.
-      await queryRows(manager, 
+      await queryRows(
+        manager,
         `INSERT INTO conversation_participants (conversation_id, user_id, role, last_read_seq, last_delivered_seq)
          SELECT $1, u.id, 'member', $3, $3 FROM unnest($2::uuid[]) AS u(id)
          ON CONFLICT (conversation_id, user_id) DO UPDATE
@@ -225,15 +256,18 @@ export class ConversationsService {
       await lockConversation(manager, conversationId);
       const caller = await this.membership(conversationId, callerId, manager);
       if (caller.type !== 'group') throw new ForbiddenException('Direct conversations have exactly two participants');
-      if (userId !== callerId && caller.role !== 'owner') throw new ForbiddenException('Only the owner can remove participants');
-      const removed = await queryRows<{ role: ParticipantRole }>(manager, 
+      if (userId !== callerId && caller.role !== 'owner')
+        throw new ForbiddenException('Only the owner can remove participants');
+      const removed = await queryRows<{ role: ParticipantRole }>(
+        manager,
         `UPDATE conversation_participants SET left_at = now()
           WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL RETURNING role`,
         [conversationId, userId],
       );
       if (!removed.length) throw new NotFoundException('Participant not found');
       if (removed[0].role === 'owner') {
-        await queryRows(manager, 
+        await queryRows(
+          manager,
           `UPDATE conversation_participants SET role = 'owner'
             WHERE (conversation_id, user_id) = (
               SELECT conversation_id, user_id FROM conversation_participants
@@ -253,7 +287,8 @@ export class ConversationsService {
 
   /** Moves the caller's read marker forward (never back, never past the last seq). */
   async markRead(callerId: string, conversationId: string, seq: number): Promise<{ lastReadSeq: number }> {
-    const [row] = await queryRows<{ before: number; after: number; read_at: Date }>(this.dataSource, 
+    const [row] = await queryRows<{ before: number; after: number; read_at: Date }>(
+      this.dataSource,
       `WITH old AS (
          SELECT p.last_read_seq FROM conversation_participants p
           WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
@@ -278,7 +313,8 @@ export class ConversationsService {
   }
 
   async unread(callerId: string): Promise<UnreadDto> {
-    const memberships = await queryRows<{ conversation_id: string; last_read_seq: number }>(this.dataSource, 
+    const memberships = await queryRows<{ conversation_id: string; last_read_seq: number }>(
+      this.dataSource,
       `SELECT p.conversation_id, p.last_read_seq FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
         WHERE p.user_id = $1 AND p.left_at IS NULL AND c.last_seq > p.last_read_seq`,
       [callerId],
@@ -287,7 +323,10 @@ export class ConversationsService {
       memberships.map((m) => ({ conversationId: m.conversation_id, userId: callerId, afterSeq: m.last_read_seq })),
     );
     const conversations = memberships
-      .map((m) => ({ conversationId: m.conversation_id, unreadCount: counts.get(unreadKey(m.conversation_id, callerId)) ?? 0 }))
+      .map((m) => ({
+        conversationId: m.conversation_id,
+        unreadCount: counts.get(unreadKey(m.conversation_id, callerId)) ?? 0,
+      }))
       .filter((c) => c.unreadCount > 0)
       .sort((a, b) => b.unreadCount - a.unreadCount || a.conversationId.localeCompare(b.conversationId));
     return { total: conversations.reduce((sum, c) => sum + c.unreadCount, 0), conversations };
@@ -302,10 +341,14 @@ export class ConversationsService {
 
   /** One conversation's view, with unread counts for `unreadFor` (or every participant). */
   private async viewOf(conversationId: string, unreadFor: string[] | 'all'): Promise<ConversationView> {
-    const rows = await queryRows<ConversationRow>(this.dataSource, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1`, [
-      conversationId,
-    ]);
-    const [view] = await this.buildViews(rows, (participants) => (unreadFor === 'all' ? participants.map((p) => p.id) : unreadFor));
+    const rows = await queryRows<ConversationRow>(
+      this.dataSource,
+      `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1`,
+      [conversationId],
+    );
+    const [view] = await this.buildViews(rows, (participants) =>
+      unreadFor === 'all' ? participants.map((p) => p.id) : unreadFor,
+    );
     if (!view) throw new NotFoundException(NOT_FOUND);
     return view;
   }
@@ -320,7 +363,8 @@ export class ConversationsService {
   ): Promise<ConversationView[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => r.id);
-    const participantRows = await queryRows<ParticipantRow>(this.dataSource, 
+    const participantRows = await queryRows<ParticipantRow>(
+      this.dataSource,
       `SELECT conversation_id, user_id, role, last_read_seq FROM conversation_participants
         WHERE conversation_id = ANY($1::uuid[]) AND left_at IS NULL
         ORDER BY joined_at, user_id`,
@@ -382,8 +426,13 @@ export class ConversationsService {
     if (found.length !== new Set(userIds).size) throw new NotFoundException('User not found');
   }
 
-  private async insertParticipants(manager: EntityManager, conversationId: string, members: (readonly [string, ParticipantRole])[]): Promise<void> {
-    await queryRows(manager, 
+  private async insertParticipants(
+    manager: EntityManager,
+    conversationId: string,
+    members: (readonly [string, ParticipantRole])[],
+  ): Promise<void> {
+    await queryRows(
+      manager,
       `INSERT INTO conversation_participants (conversation_id, user_id, role)
        SELECT $1, u.id, u.role FROM unnest($2::uuid[], $3::varchar[]) AS u(id, role)`,
       [conversationId, members.map(([id]) => id), members.map(([, role]) => role)],

@@ -13,7 +13,10 @@ const MIGRATION_LOCK_ID = 7_202_611;
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Environment, true>) => ({
-        ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })!, config.get('DATABASE_POOL_SIZE', { infer: true })),
+        ...dataSourceOptions(
+          config.get('DATABASE_URL', { infer: true })!,
+          config.get('DATABASE_POOL_SIZE', { infer: true }),
+        ),
         migrationsRun: config.get('MIGRATIONS_RUN', { infer: true }),
       }),
       // TypeORM's own migrationsRun takes no lock; run them here under one instead.

@@ -11,7 +11,10 @@ import { resolveDatabase } from './database-url';
 
 async function main(): Promise<void> {
   const [command, name] = process.argv.slice(2);
-  if (!['run', 'revert', 'generate'].includes(command) || (command === 'generate' && !/^[A-Z][A-Za-z0-9]*$/.test(name ?? ''))) {
+  if (
+    !['run', 'revert', 'generate'].includes(command) ||
+    (command === 'generate' && !/^[A-Z][A-Za-z0-9]*$/.test(name ?? ''))
+  ) {
     console.error('usage: migration-cli run | revert | generate <PascalCaseName>');
     process.exitCode = 2;
     return;

@@ -5,7 +5,8 @@
  * except in keycaps, whose fully-qualified form keeps it ("#️⃣").
  */
 const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|[#*0-9]\uFE0F\u20E3)/u;
-const ALLOWED = /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200D\uFE0F\u20E3#*0-9\u{E0020}-\u{E007F}]+$/u;
+const ALLOWED =
+  /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200D\uFE0F\u20E3#*0-9\u{E0020}-\u{E007F}]+$/u;
 const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
 export const EMOJI_MAX_LENGTH = 32;

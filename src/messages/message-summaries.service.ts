@@ -28,7 +28,8 @@ export class MessageSummariesService {
   async reactionsByMessage(messageIds: readonly string[]): Promise<Map<string, ReactionView[]>> {
     const byMessage = new Map<string, ReactionView[]>();
     if (!messageIds.length) return byMessage;
-    const rows = await queryRows<{ message_id: string; emoji: string; count: number; user_ids: string[] }>(this.messages, 
+    const rows = await queryRows<{ message_id: string; emoji: string; count: number; user_ids: string[] }>(
+      this.messages,
       `SELECT message_id, emoji, count(*)::int AS count, array_agg(user_id::text ORDER BY created_at, user_id) AS user_ids
          FROM message_reactions WHERE message_id = ANY($1::uuid[])
         GROUP BY message_id, emoji ORDER BY message_id, min(created_at), emoji`,
@@ -52,7 +53,8 @@ export class MessageSummariesService {
   async lastMessages(refs: readonly { conversationId: string; seq: number }[]): Promise<Map<string, MessageView>> {
     const wanted = refs.filter((r) => r.seq > 0);
     if (!wanted.length) return new Map();
-    const rows = await queryRows<MessageRow>(this.messages, 
+    const rows = await queryRows<MessageRow>(
+      this.messages,
       `SELECT ${MESSAGE_COLUMNS} FROM messages m
          JOIN unnest($1::uuid[], $2::int[]) AS t(conversation_id, seq)
            ON m.conversation_id = t.conversation_id AND m.seq = t.seq`,
@@ -67,7 +69,8 @@ export class MessageSummariesService {
    */
   async unreadCounts(queries: readonly UnreadQuery[]): Promise<Map<string, number>> {
     if (!queries.length) return new Map();
-    const rows = await queryRows<{ conversation_id: string; user_id: string; unread: number }>(this.messages, 
+    const rows = await queryRows<{ conversation_id: string; user_id: string; unread: number }>(
+      this.messages,
       `SELECT t.conversation_id, t.user_id, count(*)::int AS unread
          FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS t(conversation_id, user_id, after_seq)
          JOIN messages m ON m.conversation_id = t.conversation_id AND m.seq > t.after_seq

@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -69,7 +83,11 @@ export class MessagesController {
   @ApiOperation({ summary: 'Edit (sender only, within EDIT_WINDOW_MS)' })
   @ApiOkResponse({ type: MessageDto })
   @ApiForbiddenResponse({ description: 'Not the sender, the edit window is over, or the message was deleted' })
-  async edit(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string, @Body() body: EditMessageDto): Promise<MessageDto> {
+  async edit(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Body() body: EditMessageDto,
+  ): Promise<MessageDto> {
     return MessageDto.fromView(await this.messages.edit(caller.id, id, body.content), caller.id);
   }
 
@@ -83,11 +101,17 @@ export class MessagesController {
   }
 
   @Put('messages/:id/reactions/:emoji')
-  @ApiOperation({ summary: "Add the caller's reaction (idempotent). One emoji: a pictograph with its modifiers, a flag or a keycap" })
+  @ApiOperation({
+    summary: "Add the caller's reaction (idempotent). One emoji: a pictograph with its modifiers, a flag or a keycap",
+  })
   @ApiParam({ name: 'emoji', description: 'URL-encoded, e.g. %F0%9F%91%8D for 👍' })
   @ApiOkResponse({ type: MessageReactionsDto })
   @ApiForbiddenResponse({ description: 'The message was deleted' })
-  async react(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string, @Param('emoji') emoji: string): Promise<MessageReactionsDto> {
+  async react(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Param('emoji') emoji: string,
+  ): Promise<MessageReactionsDto> {
     return toReactionsDto(await this.reactions.add(caller.id, id, emoji), caller.id);
   }
 
@@ -95,11 +119,19 @@ export class MessagesController {
   @ApiOperation({ summary: "Remove the caller's reaction (idempotent)" })
   @ApiParam({ name: 'emoji', description: 'URL-encoded' })
   @ApiOkResponse({ type: MessageReactionsDto })
-  async unreact(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string, @Param('emoji') emoji: string): Promise<MessageReactionsDto> {
+  async unreact(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', Uuid) id: string,
+    @Param('emoji') emoji: string,
+  ): Promise<MessageReactionsDto> {
     return toReactionsDto(await this.reactions.remove(caller.id, id, emoji), caller.id);
   }
 }
 
 function toReactionsDto(result: MessageReactions, viewerId: string): MessageReactionsDto {
-  return { conversationId: result.conversationId, messageId: result.messageId, reactions: ReactionDto.fromViews(result.reactions, viewerId) };
+  return {
+    conversationId: result.conversationId,
+    messageId: result.messageId,
+    reactions: ReactionDto.fromViews(result.reactions, viewerId),
+  };
 }

@@ -1,4 +1,10 @@
-import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -55,7 +61,11 @@ export class MessagesService {
    * second row, no second event, no seq used. The REST call and the socket's
    * `message.send` both come here, and share the per-user send limit.
    */
-  async send(senderId: string, conversationId: string, input: SendMessageInput): Promise<{ message: MessageView; created: boolean }> {
+  async send(
+    senderId: string,
+    conversationId: string,
+    input: SendMessageInput,
+  ): Promise<{ message: MessageView; created: boolean }> {
     const allowed = this.limiter.consume(`send:${senderId}`, this.sendLimit);
     if (!allowed.allowed) throw new RateLimitedException(allowed.retryAfterMs, 'Too many messages, slow down');
     this.assertContent(input.content);
@@ -67,10 +77,14 @@ export class MessagesService {
       sent = await this.dataSource.transaction(async (manager) => {
         const { seq, memberIds } = await this.conversations.allocateSeq(manager, conversationId, senderId);
         if (replyToId) {
-          const target = await queryRows(manager, 'SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2', [replyToId, conversationId]);
+          const target = await queryRows(manager, 'SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2', [
+            replyToId,
+            conversationId,
+          ]);
           if (!target.length) throw new BadRequestException(['replyToId must be a message of this conversation']);
         }
-        const rows = await queryRows<MessageRow>(manager, 
+        const rows = await queryRows<MessageRow>(
+          manager,
           `INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
@@ -91,11 +105,16 @@ export class MessagesService {
   }
 
   /** A page of history in ascending seq: the latest, before a seq, after a seq, or between both. */
-  async list(viewerId: string, conversationId: string, page: { limit?: number; before?: number; after?: number }): Promise<MessagePage> {
+  async list(
+    viewerId: string,
+    conversationId: string,
+    page: { limit?: number; before?: number; after?: number },
+  ): Promise<MessagePage> {
     await this.conversations.membership(conversationId, viewerId);
     const limit = page.limit ?? MESSAGE_PAGE_DEFAULT;
     const ascending = page.after !== undefined;
-    const rows = await queryRows<MessageRow>(this.dataSource, 
+    const rows = await queryRows<MessageRow>(
+      this.dataSource,
       `SELECT ${MESSAGE_COLUMNS} FROM messages m
         WHERE m.conversation_id = $1
           AND ($2::int IS NULL OR m.seq > $2) AND ($3::int IS NULL OR m.seq < $3)
@@ -117,7 +136,8 @@ export class MessagesService {
     this.assertContent(content);
     if (content === row.content) return (await this.summaries.withReactions([row]))[0];
 
-    const updated = await queryRows<MessageRow>(this.dataSource, 
+    const updated = await queryRows<MessageRow>(
+      this.dataSource,
       `UPDATE messages SET content = $2, edited_at = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL RETURNING ${RETURNING}`,
       [messageId, content],
     );
@@ -135,11 +155,13 @@ export class MessagesService {
   async delete(userId: string, messageId: string): Promise<void> {
     const { row, membership } = await this.accessible(messageId, userId);
     const isGroupOwner = membership.type === 'group' && membership.role === 'owner';
-    if (row.sender_id !== userId && !isGroupOwner) throw new ForbiddenException('Only the sender or the group owner can delete a message');
+    if (row.sender_id !== userId && !isGroupOwner)
+      throw new ForbiddenException('Only the sender or the group owner can delete a message');
     if (row.deleted_at) return;
 
     const deleted = await this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows<{ seq: number }>(manager, 
+      const rows = await queryRows<{ seq: number }>(
+        manager,
         `UPDATE messages SET content = NULL, deleted_at = clock_timestamp(), deleted_by = $2
           WHERE id = $1 AND deleted_at IS NULL RETURNING seq`,
         [messageId, userId],
@@ -157,8 +179,12 @@ export class MessagesService {
   }
 
   /** The message and the caller's membership of its conversation; 404 for outsiders, as for unknown ids. */
-  async accessible(messageId: string, userId: string): Promise<{ row: MessageRow; ageMs: number; membership: Membership }> {
-    const [found] = await queryRows<(MessageRow & { age_ms: string })>(this.dataSource, 
+  async accessible(
+    messageId: string,
+    userId: string,
+  ): Promise<{ row: MessageRow; ageMs: number; membership: Membership }> {
+    const [found] = await queryRows<MessageRow & { age_ms: string }>(
+      this.dataSource,
       `SELECT ${MESSAGE_COLUMNS}, (extract(epoch FROM clock_timestamp() - m.created_at) * 1000)::bigint AS age_ms
          FROM messages m WHERE m.id = $1`,
       [messageId],
@@ -179,8 +205,13 @@ export class MessagesService {
     }
   }
 
-  private async earlierSend(senderId: string, conversationId: string, input: SendMessageInput): Promise<{ message: MessageView; created: boolean }> {
-    const [row] = await queryRows<MessageRow>(this.dataSource, 
+  private async earlierSend(
+    senderId: string,
+    conversationId: string,
+    input: SendMessageInput,
+  ): Promise<{ message: MessageView; created: boolean }> {
+    const [row] = await queryRows<MessageRow>(
+      this.dataSource,
       `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = $1 AND m.client_message_id = $2`,
       [senderId, input.clientMessageId],
     );

@@ -27,12 +27,22 @@ export class ReactionsService {
   ) {}
 
   add(userId: string, messageId: string, emoji: string): Promise<MessageReactions> {
-    return this.change(userId, messageId, emoji, `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
-       ON CONFLICT DO NOTHING RETURNING 1`);
+    return this.change(
+      userId,
+      messageId,
+      emoji,
+      `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+    );
   }
 
   remove(userId: string, messageId: string, emoji: string): Promise<MessageReactions> {
-    return this.change(userId, messageId, emoji, 'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1');
+    return this.change(
+      userId,
+      messageId,
+      emoji,
+      'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1',
+    );
   }
 
   private async change(userId: string, messageId: string, rawEmoji: string, sql: string): Promise<MessageReactions> {
@@ -45,7 +55,10 @@ export class ReactionsService {
     const reactions = (await this.summaries.reactionsByMessage([messageId])).get(messageId) ?? [];
     const result = { conversationId: row.conversation_id, messageId, reactions };
     if (changed) {
-      this.events.publish('reaction.updated', { recipients: await this.conversations.memberIds(row.conversation_id), ...result });
+      this.events.publish('reaction.updated', {
+        recipients: await this.conversations.memberIds(row.conversation_id),
+        ...result,
+      });
     }
     return result;
   }

@@ -30,12 +30,21 @@ export async function registerUser(
 }
 
 export async function openDirect(http: HttpClient, a: RegisteredUser, b: RegisteredUser): Promise<string> {
-  const res = await http.post('/api/v1/conversations', { type: 'direct', participantId: b.id }, { token: a.accessToken });
+  const res = await http.post(
+    '/api/v1/conversations',
+    { type: 'direct', participantId: b.id },
+    { token: a.accessToken },
+  );
   if (res.status !== 201 && res.status !== 200) throw new Error(`openDirect failed: ${res.status} ${res.text}`);
   return res.body.id;
 }
 
-export async function createGroup(http: HttpClient, owner: RegisteredUser, members: RegisteredUser[], title = 'A group'): Promise<string> {
+export async function createGroup(
+  http: HttpClient,
+  owner: RegisteredUser,
+  members: RegisteredUser[],
+  title = 'A group',
+): Promise<string> {
   const res = await http.post(
     '/api/v1/conversations',
     { type: 'group', title, participantIds: members.map((m) => m.id) },
@@ -52,7 +61,11 @@ export async function sendMessage(
   content = 'hello',
   extra: { clientMessageId?: string; replyToId?: string } = {},
 ) {
-  const res = await http.post(`/api/v1/conversations/${conversationId}/messages`, { content, ...extra }, { token: sender.accessToken });
+  const res = await http.post(
+    `/api/v1/conversations/${conversationId}/messages`,
+    { content, ...extra },
+    { token: sender.accessToken },
+  );
   if (res.status !== 201 && res.status !== 200) throw new Error(`send failed: ${res.status} ${res.text}`);
   return res.body;
 }

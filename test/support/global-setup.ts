@@ -44,7 +44,9 @@ export default async function globalSetup(): Promise<void> {
 
 /** Databases of earlier runs that died before their teardown. */
 async function dropStaleTestDatabases(admin: Client): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_test\\_%'");
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_test\\_%'",
+  );
   for (const { datname } of rows) {
     const created = Number(datname.split('_')[2]);
     if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) {

@@ -1,7 +1,10 @@
 import type { DataSource } from 'typeorm';
 
 /** Counts the SQL statements the app sends while `fn` runs (BEGIN/COMMIT included). */
-export async function countQueries<T>(dataSource: DataSource, fn: () => Promise<T>): Promise<{ result: T; count: number; queries: string[] }> {
+export async function countQueries<T>(
+  dataSource: DataSource,
+  fn: () => Promise<T>,
+): Promise<{ result: T; count: number; queries: string[] }> {
   const logger = dataSource.logger;
   const original = logger.logQuery.bind(logger);
   const queries: string[] = [];

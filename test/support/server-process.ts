@@ -31,7 +31,14 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   let output = '';
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.js')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const watchers: { pattern: RegExp; resolve: () => void }[] = [];
@@ -43,7 +50,9 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
+  const exited = once(child, 'exit').then(
+    ([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null },
+  );
   const waitForOutput = (pattern: RegExp) =>
     pattern.test(output) ? Promise.resolve() : new Promise<void>((resolve) => watchers.push({ pattern, resolve }));
   return { child, port, output: () => output, waitForOutput, exited };
@@ -55,7 +64,10 @@ export async function waitHealthy(server: ServerProcess, timeoutMs = 60_000): Pr
   let exited = false;
   void server.exited.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
-    const ok = await fetch(`http://127.0.0.1:${server.port}/health`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${server.port}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -4,7 +4,9 @@ import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsUUID } from 'class-
 
 export class AddParticipantsDto {
   @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: 100 })
-  @Transform(({ value }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value))
+  @Transform(({ value }) =>
+    Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value,
+  )
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
