@@ -11,6 +11,8 @@ import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
 import { MetricsService } from './metrics/metrics.service';
 import { RateLimitedFilter } from './rate-limit/rate-limited.filter';
+import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
+import { RealtimeGateway } from './realtime/realtime.gateway';
 
 export const API_PREFIX = 'api/v1';
 
@@ -37,7 +39,8 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   }
   app.use(jsonBodyMiddleware(env.BODY_LIMIT_BYTES));
 
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics'] });
+  app.useWebSocketAdapter(new ParleyWsAdapter(app, app.get(RealtimeGateway)));
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics', 'docs/asyncapi.json'] });
   app.useGlobalPipes(
     new SafeInputPipe(),
     new ValidationPipe({

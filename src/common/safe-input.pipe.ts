@@ -14,7 +14,9 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export class SafeInputPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type === 'custom') return value;
-    const problem = findProblem(value, metadata.data ?? metadata.type, 0);
+    // WebSocket payloads come with a numeric param type: call them `data`.
+    const root = metadata.data ?? (typeof metadata.type === 'string' ? metadata.type : 'data');
+    const problem = findProblem(value, root, 0);
     if (problem) throw new BadRequestException([problem]);
     return value;
   }

@@ -140,6 +140,43 @@ export class Environment {
   @Max(104_857_600)
   BODY_LIMIT_BYTES = 102_400;
 
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_024)
+  @Max(16_777_216)
+  WS_MAX_FRAME_BYTES = 65_536;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(65_536)
+  WS_MAX_BUFFERED_BYTES = 4_194_304;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_WS_PER_SEC = 50;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  MAX_CONNECTIONS_PER_USER = 5;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  WS_HEARTBEAT_MS = 30_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  TYPING_TTL_MS = 5_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PRESENCE_GRACE_MS = 2_000;
+
   /** Comma-separated origins, `*` for any; empty: no cross-origin access. */
   @IsString()
   @MaxLength(4096)

@@ -8,6 +8,8 @@ export interface ParticipantView {
   displayName: string;
   role: ParticipantRole;
   lastReadSeq: number;
+  /** As persisted; Presence has the live value. */
+  lastSeenAt: string | null;
 }
 
 /**

@@ -312,6 +312,51 @@ export class ConversationsService {
     return { lastReadSeq: row.after };
   }
 
+  /**
+   * Moves the caller's delivery marker forward; the senders of the messages it
+   * passed (other than the caller) get `message.delivered`.
+   */
+  async markDelivered(callerId: string, conversationId: string, seq: number): Promise<{ lastDeliveredSeq: number }> {
+    const [row] = await queryRows<{ before: number; after: number }>(
+      this.dataSource,
+      `WITH old AS (
+         SELECT p.last_delivered_seq FROM conversation_participants p
+          WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
+       UPDATE conversation_participants p
+          SET last_delivered_seq = GREATEST(p.last_delivered_seq, LEAST($3::int, c.last_seq))
+         FROM conversations c, old
+        WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2
+       RETURNING old.last_delivered_seq AS before, p.last_delivered_seq AS after`,
+      [conversationId, callerId, seq],
+    );
+    if (!row) throw new NotFoundException(NOT_FOUND);
+    if (row.after > row.before) {
+      const senders = await this.summaries.sendersBetween(conversationId, row.before, row.after, callerId);
+      if (senders.length) {
+        this.events.publish('message.delivered', {
+          recipients: senders,
+          conversationId,
+          userId: callerId,
+          seq: row.after,
+        });
+      }
+    }
+    return { lastDeliveredSeq: row.after };
+  }
+
+  /** Everyone who shares at least one conversation with the user: the audience of their presence. */
+  async contactsOf(userId: string): Promise<string[]> {
+    const rows = await queryRows<{ user_id: string }>(
+      this.dataSource,
+      `SELECT DISTINCT other.user_id FROM conversation_participants mine
+         JOIN conversation_participants other
+           ON other.conversation_id = mine.conversation_id AND other.left_at IS NULL AND other.user_id <> mine.user_id
+        WHERE mine.user_id = $1 AND mine.left_at IS NULL`,
+      [userId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
   async unread(callerId: string): Promise<UnreadDto> {
     const memberships = await queryRows<{ conversation_id: string; last_read_seq: number }>(
       this.dataSource,
@@ -385,6 +430,7 @@ export class ConversationsService {
         displayName: user.displayName,
         role: p.role,
         lastReadSeq: p.last_read_seq,
+        lastSeenAt: user.lastSeenAt?.toISOString() ?? null,
       });
     }
 

@@ -11,9 +11,13 @@ export interface DomainEvents {
   'message.updated': { recipients: string[]; conversationId: string; message: MessageView };
   'message.deleted': { recipients: string[]; conversationId: string; messageId: string; seq: number };
   'message.read': { recipients: string[]; conversationId: string; userId: string; seq: number; readAt: string };
+  'message.delivered': { recipients: string[]; conversationId: string; userId: string; seq: number };
   'reaction.updated': { recipients: string[]; conversationId: string; messageId: string; reactions: ReactionView[] };
   'conversation.created': { recipients: string[]; conversation: ConversationView };
   'conversation.updated': { recipients: string[]; conversation: ConversationView };
+  // Ephemeral, not stored: they travel the same bus so that they reach every instance.
+  typing: { recipients: string[]; conversationId: string; userId: string; isTyping: boolean };
+  presence: { recipients: string[]; userId: string; status: 'online' | 'offline'; lastSeenAt: string };
 }
 
 export type DomainEventName = keyof DomainEvents;
@@ -25,7 +29,10 @@ export const DOMAIN_EVENT_NAMES: readonly DomainEventName[] = [
   'message.updated',
   'message.deleted',
   'message.read',
+  'message.delivered',
   'reaction.updated',
   'conversation.created',
   'conversation.updated',
+  'typing',
+  'presence',
 ];

@@ -80,4 +80,20 @@ export class MessageSummariesService {
     );
     return new Map(rows.map((row) => [unreadKey(row.conversation_id, row.user_id), row.unread]));
   }
+
+  /** Who sent messages with afterSeq < seq <= upToSeq, other than `exceptUserId`. */
+  async sendersBetween(
+    conversationId: string,
+    afterSeq: number,
+    upToSeq: number,
+    exceptUserId: string,
+  ): Promise<string[]> {
+    const rows = await queryRows<{ sender_id: string }>(
+      this.messages,
+      `SELECT DISTINCT sender_id FROM messages
+        WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id <> $4`,
+      [conversationId, afterSeq, upToSeq, exceptUserId],
+    );
+    return rows.map((r) => r.sender_id);
+  }
 }

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import type { Environment } from '../config/environment';
 import { ConversationsService, type Membership } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
+import { MetricsService } from '../metrics/metrics.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { MessageSummariesService } from './message-summaries.service';
@@ -48,6 +49,7 @@ export class MessagesService {
     private readonly summaries: MessageSummariesService,
     private readonly limiter: RateLimiterService,
     private readonly events: EventBus,
+    private readonly metrics: MetricsService,
     config: ConfigService<Environment, true>,
   ) {
     this.sendLimit = { limit: config.get('RATE_SEND_PER_SEC', { infer: true }), windowMs: 1_000 };
@@ -100,6 +102,7 @@ export class MessagesService {
     }
 
     const message = toMessageView(sent.row);
+    this.metrics.messagesCreated.inc();
     this.events.publish('message.created', { recipients: sent.memberIds, conversationId, message });
     return { message, created: true };
   }

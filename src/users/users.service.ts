@@ -44,6 +44,10 @@ export class UsersService {
     return ids.length ? this.users.findBy({ id: In([...ids]) }) : Promise.resolve([]);
   }
 
+  async recordLastSeen(userId: string, at: Date): Promise<void> {
+    await this.users.update({ id: userId }, { lastSeenAt: at });
+  }
+
   /** The user with its password hash, for login only. */
   findWithPasswordHash(username: string): Promise<User | null> {
     return this.users

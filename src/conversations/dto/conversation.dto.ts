@@ -61,7 +61,15 @@ export class ConversationDto {
       title: view.title,
       participants: view.participants.map((p) => {
         const state = presence.get(p.id);
-        return { ...p, online: state?.online ?? false, lastSeenAt: state?.lastSeenAt?.toISOString() ?? null };
+        return {
+          id: p.id,
+          username: p.username,
+          displayName: p.displayName,
+          role: p.role,
+          online: state?.online ?? false,
+          lastSeenAt: state?.lastSeenAt?.toISOString() ?? p.lastSeenAt,
+          lastReadSeq: p.lastReadSeq,
+        };
       }),
       lastMessage: view.lastMessage ? MessageDto.fromView(view.lastMessage, viewerId) : null,
       lastSeq: view.lastSeq,

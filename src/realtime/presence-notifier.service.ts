@@ -1,0 +1,62 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConversationsService } from '../conversations/conversations.service';
+import { EventBus } from '../events/event-bus';
+import { PresenceService, type PresenceChange } from '../presence/presence.service';
+
+const MAX_CACHED_USERS = 50_000;
+
+/**
+ * Publishes presence changes to the users who share a conversation with the
+ * subject. Contact sets are cached per user and dropped for everyone a
+ * membership change concerns (conversation.created / updated).
+ */
+@Injectable()
+export class PresenceNotifier implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(PresenceNotifier.name);
+  private readonly contacts = new Map<string, Promise<string[]>>();
+  private readonly unsubscribers: (() => void)[] = [];
+
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly conversations: ConversationsService,
+    private readonly events: EventBus,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribers.push(
+      this.presence.onChange((change) => void this.announce(change)),
+      this.events.subscribe((event) => {
+        if (event.name === 'conversation.created' || event.name === 'conversation.updated') {
+          for (const userId of event.payload.recipients) this.contacts.delete(userId);
+        }
+      }),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.contacts.clear();
+  }
+
+  contactsOf(userId: string): Promise<string[]> {
+    let cached = this.contacts.get(userId);
+    if (!cached) {
+      if (this.contacts.size >= MAX_CACHED_USERS) this.contacts.delete(this.contacts.keys().next().value!);
+      cached = this.conversations.contactsOf(userId);
+      cached.catch(() => this.contacts.delete(userId));
+      this.contacts.set(userId, cached);
+    }
+    return cached;
+  }
+
+  private async announce({ userId, status, lastSeenAt }: PresenceChange): Promise<void> {
+    try {
+      const recipients = await this.contactsOf(userId);
+      if (recipients.length) {
+        this.events.publish('presence', { recipients, userId, status, lastSeenAt: lastSeenAt.toISOString() });
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, userId }, 'could not announce presence');
+    }
+  }
+}

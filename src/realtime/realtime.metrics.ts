@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service';
+
+/** The gateway's Prometheus metrics, in the app's registry. */
+@Injectable()
+export class RealtimeMetrics {
+  readonly connections: Gauge;
+  readonly onlineUsers: Gauge;
+  readonly framesIn: Counter;
+  readonly framesOut: Counter;
+  readonly slowConsumers: Counter;
+  readonly fanoutDuration: Histogram;
+
+  constructor(metrics: MetricsService) {
+    const registers = [metrics.registry];
+    this.connections = new Gauge({
+      name: 'ws_connections',
+      help: 'Open WebSocket connections on this instance',
+      registers,
+    });
+    this.onlineUsers = new Gauge({
+      name: 'ws_online_users',
+      help: 'Users with at least one socket on this instance',
+      registers,
+    });
+    this.framesIn = new Counter({ name: 'ws_frames_in_total', help: 'WebSocket frames received', registers });
+    this.framesOut = new Counter({ name: 'ws_frames_out_total', help: 'WebSocket frames sent', registers });
+    this.slowConsumers = new Counter({
+      name: 'ws_slow_consumers_total',
+      help: 'Sockets terminated because their send buffer passed WS_MAX_BUFFERED_BYTES',
+      registers,
+    });
+    this.fanoutDuration = new Histogram({
+      name: 'ws_fanout_duration_seconds',
+      help: 'From the commit of a change (its event published) to the last socket write of its fan-out',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { MessagesModule } from '../messages/messages.module';
+import { PresenceModule } from '../presence/presence.module';
+import { AsyncApiController } from './asyncapi.controller';
+import { ConnectionRegistry } from './connection-registry.service';
+import { FanoutService } from './fanout.service';
+import { PresenceNotifier } from './presence-notifier.service';
+import { RealtimeGateway } from './realtime.gateway';
+import { RealtimeMetrics } from './realtime.metrics';
+import { TypingService } from './typing.service';
+import { WsAuthGuard } from './ws-auth.guard';
+
+@Module({
+  imports: [AuthModule, ConversationsModule, MessagesModule, PresenceModule],
+  controllers: [AsyncApiController],
+  providers: [
+    RealtimeGateway,
+    ConnectionRegistry,
+    FanoutService,
+    TypingService,
+    PresenceNotifier,
+    RealtimeMetrics,
+    WsAuthGuard,
+  ],
+  exports: [RealtimeGateway, ConnectionRegistry],
+})
+export class RealtimeModule {}

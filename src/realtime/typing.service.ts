@@ -1,0 +1,80 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Environment } from '../config/environment';
+import { ConversationsService } from '../conversations/conversations.service';
+import { EventBus } from '../events/event-bus';
+import { wsError } from './ws-error.filter';
+import { ERROR_CODES } from './ws-protocol';
+
+interface Typist {
+  timer: NodeJS.Timeout;
+  recipients: string[];
+}
+
+/**
+ * Typing indicators: the first `isTyping:true` is broadcast, refreshes within
+ * TYPING_TTL_MS only extend it, and the server itself ends it (`isTyping:false`)
+ * when no refresh came in time or the typist's last socket closed.
+ */
+@Injectable()
+export class TypingService implements OnModuleDestroy {
+  private readonly typists = new Map<string, Typist>();
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly conversations: ConversationsService,
+    private readonly events: EventBus,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.ttlMs = config.get('TYPING_TTL_MS', { infer: true });
+  }
+
+  async set(userId: string, conversationId: string, isTyping: boolean): Promise<void> {
+    const key = `${conversationId}|${userId}`;
+    const current = this.typists.get(key);
+    if (isTyping && current) {
+      // A refresh: extend, broadcast nothing.
+      clearTimeout(current.timer);
+      current.timer = this.expiry(key, conversationId, userId);
+      return;
+    }
+    if (!isTyping) {
+      if (current) this.end(key, conversationId, userId);
+      return;
+    }
+    const recipients = await this.conversations.memberIds(conversationId);
+    if (!recipients.includes(userId)) throw wsError(ERROR_CODES.forbidden, 'Not a participant of this conversation');
+    if (this.typists.has(key)) return; // a concurrent start won
+    this.typists.set(key, { timer: this.expiry(key, conversationId, userId), recipients });
+    this.events.publish('typing', { recipients, conversationId, userId, isTyping: true });
+  }
+
+  /** The user's last socket closed: end all their indicators. */
+  stopAll(userId: string): void {
+    for (const key of [...this.typists.keys()]) {
+      const [conversationId, typist] = key.split('|');
+      if (typist === userId) this.end(key, conversationId, userId);
+    }
+  }
+
+  get activeCount(): number {
+    return this.typists.size;
+  }
+
+  onModuleDestroy(): void {
+    for (const typist of this.typists.values()) clearTimeout(typist.timer);
+    this.typists.clear();
+  }
+
+  private expiry(key: string, conversationId: string, userId: string): NodeJS.Timeout {
+    return setTimeout(() => this.end(key, conversationId, userId), this.ttlMs).unref();
+  }
+
+  private end(key: string, conversationId: string, userId: string): void {
+    const typist = this.typists.get(key);
+    if (!typist) return;
+    clearTimeout(typist.timer);
+    this.typists.delete(key);
+    this.events.publish('typing', { recipients: typist.recipients, conversationId, userId, isTyping: false });
+  }
+}

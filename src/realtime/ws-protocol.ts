@@ -1,0 +1,43 @@
+/**
+ * The WebSocket protocol of contract §6 in one place: event names, error codes,
+ * close codes, and the `{event, data}` envelope. The AsyncAPI document is built
+ * from these, and a test checks the gateway against it.
+ */
+export const CLIENT_EVENTS = ['ping', 'auth', 'typing', 'read', 'delivered', 'message.send'] as const;
+export type ClientEvent = (typeof CLIENT_EVENTS)[number];
+
+/** Server events that answer one client frame or open the connection. */
+export const REPLY_EVENTS = ['connected', 'pong', 'auth.ok', 'read.ok', 'message.ack', 'error'] as const;
+
+export const ERROR_CODES = {
+  badRequest: 'bad_request',
+  unknownEvent: 'unknown_event',
+  forbidden: 'forbidden',
+  rateLimited: 'rate_limited',
+  unauthorized: 'unauthorized',
+  tokenExpired: 'token_expired',
+  conflict: 'conflict',
+  internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export const CLOSE_CODES = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  tryAgainLater: 1013,
+  unauthorized: 4401,
+  tooManyConnections: 4429,
+} as const;
+
+export interface WsErrorData {
+  code: ErrorCode;
+  message: string;
+  event?: string;
+  clientMessageId?: string;
+}
+
+/** Serialises one frame of the envelope. */
+export function frame(event: string, data: unknown): string {
+  return JSON.stringify({ event, data });
+}
