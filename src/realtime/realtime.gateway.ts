@@ -244,7 +244,7 @@ export class RealtimeGateway
 /** `?token=` (browsers) or `Authorization: Bearer` (servers). */
 function tokenOf(request: IncomingMessage): string | undefined {
   const query = new URL(request.url ?? '/', 'ws://localhost').searchParams.get('token');
-  return query ?? bearerToken(request.headers.authorization);
+  return query || bearerToken(request.headers.authorization);
 }
 
 function frameKey(connection: Connection): string {
