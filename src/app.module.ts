@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { RedisModule } from './redis/redis.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { UsersModule } from './users/users.module';
@@ -32,6 +33,7 @@ export class AppModule {
         // requests rejected by the body parser are logged; this binds it to Nest.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         DatabaseModule,
+        RedisModule,
         RateLimitModule,
         MetricsModule,
         UsersModule,

@@ -60,6 +60,12 @@ export class Environment {
   @Max(200)
   DATABASE_POOL_SIZE = 10;
 
+  /** Set: instances share events through Redis pub/sub. Unset: one instance, in-process bus. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
   @Transform(toBool)
   @IsBoolean()
   MIGRATIONS_RUN = true;
@@ -218,7 +224,7 @@ function describe(errors: ValidationError[], raw: Record<string, unknown>): stri
 
 /** The names of all variables, defaulted or optional. */
 export function environmentVariableNames(): string[] {
-  return [...new Set([...Object.keys(new Environment()), 'DATABASE_URL', 'JWT_SECRET'])].sort();
+  return [...new Set([...Object.keys(new Environment()), 'DATABASE_URL', 'JWT_SECRET', 'REDIS_URL'])].sort();
 }
 
 /** Validates raw environment variables into a typed Environment, or throws ConfigurationError. */

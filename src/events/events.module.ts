@@ -1,10 +1,20 @@
 import { Global, Module } from '@nestjs/common';
+import { RedisService } from '../redis/redis.service';
 import { EventBus } from './event-bus';
 import { InProcessEventBus } from './in-process-event-bus';
+import { RedisEventBus } from './redis-event-bus';
 
+/** The bus: Redis pub/sub with REDIS_URL, else in-process. */
 @Global()
 @Module({
-  providers: [{ provide: EventBus, useClass: InProcessEventBus }],
+  providers: [
+    {
+      provide: EventBus,
+      inject: [RedisService],
+      useFactory: (redis: RedisService): EventBus =>
+        redis.enabled ? new RedisEventBus(redis) : new InProcessEventBus(),
+    },
+  ],
   exports: [EventBus],
 })
 export class EventsModule {}

@@ -1,7 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { RedisService } from '../redis/redis.service';
 import { Public } from '../auth/public.decorator';
 import type { Environment } from '../config/environment';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
@@ -16,6 +24,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly redis: RedisService,
     config: ConfigService<Environment, true>,
   ) {
     this.databaseTimeoutMs = config.get('HEALTH_DB_TIMEOUT_MS', { infer: true });
@@ -23,10 +33,21 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers within HEALTH_DB_TIMEOUT_MS' })
+  @ApiOperation({ summary: 'Readiness: the database (and Redis, when configured) answer within HEALTH_DB_TIMEOUT_MS' })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database.pingCheck('database').withTimeout(this.databaseTimeoutMs)]);
+    const checks: HealthIndicatorFunction[] = [
+      () => this.database.pingCheck('database').withTimeout(this.databaseTimeoutMs),
+    ];
+    if (this.redis.enabled) checks.push(() => this.redisCheck());
+    return this.health.check(checks);
+  }
+
+  private async redisCheck() {
+    const indicator = this.indicators.check('redis');
+    return (await this.redis.ping(this.databaseTimeoutMs))
+      ? indicator.up()
+      : indicator.down({ message: 'Redis does not answer' });
   }
 
   @Get('live')

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
+import { availableRedisUrl, canRunRedisServer } from './redis';
 
 export interface TestDatabaseState {
   serverUrl: string;
@@ -39,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   process.env.DATABASE_URL = url.toString();
+  // Scale-out suites read these at definition time to decide, with a printed reason, whether to run.
+  process.env.PARLEY_TEST_REDIS_URL = (await availableRedisUrl()) ?? '';
+  process.env.PARLEY_TEST_REDIS_SERVER = (await canRunRedisServer()) ? '1' : '';
   (globalThis as { __parleyTestDb?: TestDatabaseState }).__parleyTestDb = { serverUrl, database, embedded, dataDir };
 }
 

@@ -1,0 +1,133 @@
+import { EventBus } from '../src/events/event-bus';
+import type { RedisEventBus } from '../src/events/redis-event-bus';
+import { createGroup, openDirect, registerUser, sendMessage, type RegisteredUser } from './support/factories';
+import { OwnRedis } from './support/redis';
+import { startTestApp, type TestApp } from './support/test-app';
+import { connect, type TestSocket } from './support/ws-client';
+
+const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
+const canRunRedis = process.env.PARLEY_TEST_REDIS_SERVER === '1';
+if (!redisUrl) console.log('cluster tests skipped: no Redis answers at REDIS_URL or redis://127.0.0.1:6379');
+if (!canRunRedis) console.log('Redis outage test skipped: no redis-server binary to start and kill');
+
+async function startInstance(url: string, overrides: Record<string, string> = {}): Promise<TestApp> {
+  const app = await startTestApp({ REDIS_URL: url, ...overrides });
+  await (app.app.get(EventBus) as RedisEventBus).whenSubscribed();
+  return app;
+}
+
+/** Two instances on different ports sharing PostgreSQL and Redis behave as one. */
+(redisUrl ? describe : describe.skip)('scale-out: two instances on Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+  const sockets: TestSocket[] = [];
+  const on = async (app: TestApp, user: RegisteredUser) => {
+    const socket = await connect(app.baseUrl, user.accessToken);
+    sockets.push(socket);
+    return socket;
+  };
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startInstance(redisUrl!), startInstance(redisUrl!)]);
+  });
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('delivers an event produced on one instance to sockets on both, exactly once each', async () => {
+    const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
+    const id = await openDirect(a.http, alice, bob);
+    const [aliceOnA, aliceOnB, bobOnB] = await Promise.all([on(a, alice), on(b, alice), on(b, bob)]);
+    const message = await sendMessage(a.http, alice, id, 'across');
+    for (const socket of [aliceOnA, aliceOnB, bobOnB])
+      expect((await socket.next('message.created')).data).toEqual(message);
+    await sendMessage(b.http, bob, id, 'and back');
+    for (const socket of [aliceOnA, aliceOnB, bobOnB]) {
+      await socket.next('message.created', (d) => d.seq === 2);
+      await socket.barrier();
+      expect(socket.of('message.created').map((f) => f.data.seq)).toEqual([1, 2]);
+    }
+  });
+
+  it('keeps seq order per socket with senders on both instances', async () => {
+    const users = await Promise.all([0, 1, 2, 3].map(() => registerUser(a.http)));
+    const id = await createGroup(a.http, users[0], users.slice(1));
+    const listeners = await Promise.all(users.map((u, i) => on(i % 2 ? a : b, u)));
+    const senders = await Promise.all(users.map((u, i) => on(i % 2 ? b : a, u)));
+    const perSender = 20;
+    senders.forEach((socket, s) => {
+      for (let i = 0; i < perSender; i++)
+        socket.send('message.send', { conversationId: id, content: `${s}-${i}`, clientMessageId: `c-${s}-${i}` });
+    });
+    const total = users.length * perSender;
+    for (const socket of listeners) {
+      await socket.next('message.created', (d) => d.seq === total);
+      await socket.barrier();
+      expect(socket.of('message.created').map((f) => f.data.seq)).toEqual(
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
+    }
+  });
+
+  it('carries typing across instances, never back to the typist', async () => {
+    const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
+    const id = await openDirect(a.http, alice, bob);
+    const [typist, typistOther, watcher] = await Promise.all([on(a, alice), on(b, alice), on(b, bob)]);
+    typist.send('typing', { conversationId: id, isTyping: true });
+    expect((await watcher.next('typing')).data).toEqual({ conversationId: id, userId: alice.id, isTyping: true });
+    await typistOther.barrier();
+    expect(typistOther.of('typing')).toEqual([]);
+  });
+
+  it('reports Redis in /health', async () => {
+    const res = await a.http.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.info).toMatchObject({ database: { status: 'up' }, redis: { status: 'up' } });
+  });
+});
+
+(redisUrl && canRunRedis ? describe : describe.skip)('scale-out: a Redis outage', () => {
+  it('keeps REST and same-instance delivery, reports Redis down, and resumes cross-instance delivery after', async () => {
+    const redis = await OwnRedis.start();
+    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
+    const sockets: TestSocket[] = [];
+    try {
+      const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
+      const id = await openDirect(a.http, alice, bob);
+      const bobOnA = await connect(a.baseUrl, bob.accessToken);
+      const bobOnB = await connect(b.baseUrl, bob.accessToken);
+      sockets.push(bobOnA, bobOnB);
+
+      await redis.kill();
+      const sent = await a.http.post(
+        `/api/v1/conversations/${id}/messages`,
+        { content: 'during the outage' },
+        { token: alice.accessToken },
+      );
+      expect(sent.status).toBe(201);
+      expect((await bobOnA.next('message.created')).data.content).toBe('during the outage');
+      const health = await a.http.get('/health');
+      expect(health.status).toBe(503);
+      expect(health.body.error).toMatchObject({ redis: { status: 'down' } });
+      expect((await a.http.get('/health/live')).status).toBe(200);
+      expect(
+        (await a.http.get(`/api/v1/conversations/${id}/messages`, { token: bob.accessToken })).body.items,
+      ).toHaveLength(1);
+
+      await redis.start();
+      await Promise.all([a, b].map((app) => (app.app.get(EventBus) as RedisEventBus).whenSubscribed()));
+      await sendMessage(a.http, alice, id, 'after the outage');
+      expect((await bobOnB.next('message.created', (d) => d.content === 'after the outage')).data.seq).toBe(2);
+      await bobOnA.next('message.created', (d) => d.seq === 2);
+      await bobOnA.barrier();
+      expect(bobOnA.of('message.created').map((f) => f.data.seq)).toEqual([1, 2]);
+      expect((await a.http.get('/health')).status).toBe(200);
+    } finally {
+      await Promise.all(sockets.map((s) => s.close()));
+      await Promise.all([a.close(), b.close()]);
+      await redis.kill();
+    }
+  });
+});
