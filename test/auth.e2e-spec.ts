@@ -235,6 +235,19 @@ describe('auth (contract §3)', () => {
       expect(results.filter((r) => r.status === 401)).toHaveLength(4);
     });
 
+    it('never leaves the winner of a refresh race alive when the loser presented a dead token (20 trials)', async () => {
+      for (let trial = 0; trial < 20; trial++) {
+        const user = await registerUser(t.http);
+        const [x, y] = await Promise.all([
+          t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
+          t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
+        ]);
+        const winner = [x, y].find((r) => r.status === 200)!;
+        expect([x.status, y.status].sort()).toEqual([200, 401]);
+        expect((await t.http.post('/api/v1/auth/refresh', { refreshToken: winner.body.refreshToken })).status).toBe(401);
+      }
+    });
+
     it('does not revoke other sessions of the same user', async () => {
       const user = await registerUser(t.http);
       const other = await login({ username: user.username, password: user.password });

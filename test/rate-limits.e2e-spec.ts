@@ -49,6 +49,20 @@ describe('REST rate limits (contract §7)', () => {
     }
   });
 
+  it('counts parallel wrong guesses before checking them: no more than the limit get through', async () => {
+    const app = await startTestApp({ RATE_LOGIN_FAILS: '3' });
+    try {
+      const user = await registerUser(app.http);
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () => app.http.post('/api/v1/auth/login', { username: user.username, password: 'guess-guess' })),
+      );
+      expect(results.filter((r) => r.status === 401)).toHaveLength(3);
+      expect(results.filter((r) => r.status === 429)).toHaveLength(9);
+    } finally {
+      await app.close();
+    }
+  });
+
   describe('with registrations allowed', () => {
     let app: TestApp;
     beforeAll(async () => {

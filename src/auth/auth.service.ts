@@ -42,15 +42,18 @@ export class AuthService {
     return this.startSession(user);
   }
 
-  /** Same 401 for an unknown user and a wrong password; failures are limited per username and IP. */
+  /**
+   * Same 401 for an unknown user and a wrong password. Every attempt takes a
+   * token of the per username+IP failure budget before the (slow) password check,
+   * so parallel guesses cannot overtake the count; a success gives it back whole.
+   */
   async login(input: LoginDto, ip: string): Promise<AuthResponseDto> {
     const failureKey = `login-fail:${input.username}|${ip}`;
-    const gate = this.limiter.peek(failureKey, this.loginFailures);
+    const gate = this.limiter.consume(failureKey, this.loginFailures);
     if (!gate.allowed) throw new RateLimitedException(gate.retryAfterMs, 'Too many failed logins, retry later');
 
     const user = await this.users.findWithPasswordHash(input.username);
     if (!(await this.passwords.verify(user?.passwordHash, input.password)) || !user) {
-      this.limiter.consume(failureKey, this.loginFailures);
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
     this.limiter.reset(failureKey);

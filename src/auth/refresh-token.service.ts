@@ -2,7 +2,8 @@ import { Injectable, OnModuleDestroy, OnModuleInit, UnauthorizedException } from
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { IsNull, LessThan, Repository } from 'typeorm';
+import { EntityManager, LessThan, Repository } from 'typeorm';
+import { queryRows } from '../database/sql';
 import type { Environment } from '../config/environment';
 import { RefreshToken } from './entities/refresh-token.entity';
 
@@ -33,10 +34,14 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.purgeTimer);
   }
 
-  /** Starts a new family (a login) or continues one (a refresh). */
-  async issue(userId: string, familyId: string = randomUUID()): Promise<string> {
+  /** Starts a new family: a login. */
+  issue(userId: string): Promise<string> {
+    return this.insert(this.tokens.manager, userId, randomUUID());
+  }
+
+  private async insert(manager: EntityManager, userId: string, familyId: string): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.tokens.insert({
+    await manager.insert(RefreshToken, {
       userId,
       familyId,
       tokenHash: digest(token),
@@ -45,43 +50,48 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
     return token;
   }
 
-  /** Consumes a live token and returns the next one; any other token is a 401. */
+  /**
+   * Consumes a live token and returns the next one; any other token is a 401.
+   * Rotation and revocation of one family take the same transaction-scoped
+   * advisory lock, so a replay racing the legitimate refresh either loses before
+   * the new token exists or revokes it after: never leaves it alive.
+   */
   async rotate(token: string): Promise<{ userId: string; refreshToken: string }> {
     const tokenHash = digest(token);
-    // One conditional UPDATE: of two concurrent uses of a token, exactly one wins.
-    const result = await this.tokens
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: () => 'now()' })
-      .where('token_hash = :tokenHash AND revoked_at IS NULL AND expires_at > now()', { tokenHash })
-      .returning(['userId', 'familyId'])
-      .execute();
-    const row = (result.raw as { user_id: string; family_id: string }[])[0];
-    if (row) {
-      return { userId: row.user_id, refreshToken: await this.issue(row.user_id, row.family_id) };
-    }
-    const known = await this.tokens.findOne({
-      where: { tokenHash },
-      select: { id: true, familyId: true, revokedAt: true },
-    });
-    if (known?.revokedAt) {
+    const [known] = await queryRows<{ family_id: string }>(this.tokens, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
+      tokenHash,
+    ]);
+    if (!known) throw new UnauthorizedException(INVALID);
+    const next = await this.tokens.manager.transaction(async (manager) => {
+      await lockFamily(manager, known.family_id);
+      const [live] = await queryRows<{ user_id: string }>(
+        manager,
+        `UPDATE refresh_tokens SET revoked_at = now()
+          WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
+        [tokenHash],
+      );
+      if (live) return { userId: live.user_id, refreshToken: await this.insert(manager, live.user_id, known.family_id) };
+      const [dead] = await queryRows<{ revoked: boolean }>(manager, 'SELECT revoked_at IS NOT NULL AS revoked FROM refresh_tokens WHERE token_hash = $1', [
+        tokenHash,
+      ]);
       // A revoked token came back: it was replayed or stolen. End the whole session.
-      await this.revokeFamily(known.familyId);
-    }
-    throw new UnauthorizedException('Invalid or expired refresh token');
+      if (dead?.revoked) await revokeFamily(manager, known.family_id);
+      return undefined;
+    });
+    if (!next) throw new UnauthorizedException(INVALID);
+    return next;
   }
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored. */
   async revokeSessionOf(token: string): Promise<void> {
-    const known = await this.tokens.findOne({
-      where: { tokenHash: digest(token) },
-      select: { id: true, familyId: true },
+    const [known] = await queryRows<{ family_id: string }>(this.tokens, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
+      digest(token),
+    ]);
+    if (!known) return;
+    await this.tokens.manager.transaction(async (manager) => {
+      await lockFamily(manager, known.family_id);
+      await revokeFamily(manager, known.family_id);
     });
-    if (known) await this.revokeFamily(known.familyId);
-  }
-
-  private async revokeFamily(familyId: string): Promise<void> {
-    await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
   }
 
   /** Expired rows can no longer be presented successfully; keep a day for reuse detection. */
@@ -89,6 +99,16 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
     const result = await this.tokens.delete({ expiresAt: LessThan(new Date(Date.now() - 86_400_000)) });
     return result.affected ?? 0;
   }
+}
+
+const INVALID = 'Invalid or expired refresh token';
+
+async function lockFamily(manager: EntityManager, familyId: string): Promise<void> {
+  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [familyId]);
+}
+
+async function revokeFamily(manager: EntityManager, familyId: string): Promise<void> {
+  await manager.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [familyId]);
 }
 
 function digest(token: string): string {
