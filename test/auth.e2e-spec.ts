@@ -244,7 +244,9 @@ describe('auth (contract §3)', () => {
         ]);
         const winner = [x, y].find((r) => r.status === 200)!;
         expect([x.status, y.status].sort()).toEqual([200, 401]);
-        expect((await t.http.post('/api/v1/auth/refresh', { refreshToken: winner.body.refreshToken })).status).toBe(401);
+        expect((await t.http.post('/api/v1/auth/refresh', { refreshToken: winner.body.refreshToken })).status).toBe(
+          401,
+        );
       }
     });
 

@@ -194,6 +194,8 @@ describe('conversations (contract §4)', () => {
       ['cursor=not-a-cursor'],
       [`cursor=${Buffer.from('1|x').toString('base64url')}`],
       ['cursor=a&cursor=b'],
+      [`cursor=${Buffer.from('9999999999999999999|00000000-0000-4000-8000-000000000000').toString('base64url')}`],
+      [`cursor=${Buffer.from('1|------------------------------------').toString('base64url')}`],
       ['sort=asc'],
     ])('answers 400 for %s', async (query) => {
       expect((await get(`/conversations?${query}`, alice)).status).toBe(400);

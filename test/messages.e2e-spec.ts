@@ -65,6 +65,18 @@ describe('messages (contract §5)', () => {
       expect(next.body.seq).toBe(2);
     });
 
+    it('treats an upper-case conversation id as the same conversation (retry, events)', async () => {
+      const id = await openDirect(t.http, alice, await registerUser(t.http));
+      const rec = recordEvents(t);
+      const first = await send(alice, id.toUpperCase(), { content: 'case', clientMessageId: 'case-1' });
+      const retry = await send(alice, id.toUpperCase(), { content: 'case', clientMessageId: 'case-1' });
+      await t.http.post(`/api/v1/conversations/${id.toUpperCase()}/read`, { seq: 1 }, { token: alice.accessToken });
+      rec.stop();
+      expect([first.status, retry.status]).toEqual([201, 200]);
+      expect(first.body.conversationId).toBe(id);
+      expect(rec.of('message.created')[0].payload.conversationId).toBe(id);
+    });
+
     it('a clientMessageId reused with other content or elsewhere is 409; another sender may use it', async () => {
       const other = await openDirect(t.http, alice, mallory);
       await send(alice, direct, { content: 'original', clientMessageId: 'dup-1' });

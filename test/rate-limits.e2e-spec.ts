@@ -54,7 +54,9 @@ describe('REST rate limits (contract §7)', () => {
     try {
       const user = await registerUser(app.http);
       const results = await Promise.all(
-        Array.from({ length: 12 }, () => app.http.post('/api/v1/auth/login', { username: user.username, password: 'guess-guess' })),
+        Array.from({ length: 12 }, () =>
+          app.http.post('/api/v1/auth/login', { username: user.username, password: 'guess-guess' }),
+        ),
       );
       expect(results.filter((r) => r.status === 401)).toHaveLength(3);
       expect(results.filter((r) => r.status === 429)).toHaveLength(9);

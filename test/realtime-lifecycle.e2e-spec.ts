@@ -56,26 +56,30 @@ describe('realtime: presence, liveness, shutdown, leaks, docs', () => {
     });
 
     it('a reload within the grace announces nothing', async () => {
-      const [alice, bob] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
-      await openDirect(t.http, alice, bob);
-      const watcher = await connect(t.baseUrl, bob.accessToken);
-      const first = await connect(t.baseUrl, alice.accessToken);
-      await watcher.next('presence', (d) => d.userId === alice.id && d.status === 'online');
-      await first.close();
-      const reloaded = await connect(t.baseUrl, alice.accessToken);
-      // Wait past the grace through an event: a later user's presence.
-      const carol = await registerUser(t.http);
-      await openDirect(t.http, carol, bob);
-      await new Promise((resolve) => setTimeout(resolve, 400)); // longer than the 300 ms grace
-      const carolSocket = await connect(t.baseUrl, carol.accessToken);
-      await watcher.next('presence', (d) => d.userId === carol.id);
-      expect(
-        watcher
-          .of('presence')
-          .filter((f) => f.data.userId === alice.id)
-          .map((f) => f.data.status),
-      ).toEqual(['online']);
-      await Promise.all([watcher.close(), reloaded.close(), carolSocket.close()]);
+      // A long grace, so that the reload surely lands inside it; no timer is left to fire after.
+      const app = await startTestApp({ PRESENCE_GRACE_MS: '60000' });
+      try {
+        const [alice, bob] = await Promise.all([registerUser(app.http), registerUser(app.http)]);
+        await openDirect(app.http, alice, bob);
+        const watcher = await connect(app.baseUrl, bob.accessToken);
+        const first = await connect(app.baseUrl, alice.accessToken);
+        await watcher.next('presence', (d) => d.userId === alice.id && d.status === 'online');
+        await first.close();
+        const presence = app.app.get(PresenceService);
+        const reloaded = await connect(app.baseUrl, alice.accessToken);
+        expect(presence.pendingTimers).toBe(0); // the grace was cancelled: no offline can come
+        expect(presence.getMany([alice.id]).get(alice.id)!.online).toBe(true);
+        await watcher.barrier();
+        expect(
+          watcher
+            .of('presence')
+            .filter((f) => f.data.userId === alice.id)
+            .map((f) => f.data.status),
+        ).toEqual(['online']);
+        await Promise.all([watcher.close(), reloaded.close()]);
+      } finally {
+        await app.close();
+      }
     });
 
     it('a new conversation makes presence flow to the new contact (cached contacts invalidated)', async () => {

@@ -284,6 +284,19 @@ describe('WebSocket /ws (contract §6)', () => {
       await b.barrier();
       expect(b.of('message.delivered')).toEqual([]);
     });
+
+    it('does not tell a sender who has left', async () => {
+      const [alice, bob, carol] = await Promise.all([0, 1, 2].map(() => registerUser(t.http)));
+      const id = await createGroup(t.http, alice, [bob, carol]);
+      await sendMessage(t.http, carol, id, 'then leaves');
+      await sendMessage(t.http, alice, id, 'stays');
+      await t.http.delete(`/api/v1/conversations/${id}/participants/${carol.id}`, { token: carol.accessToken });
+      const [a, b, c] = await Promise.all([open(alice), open(bob), open(carol)]);
+      b.send('delivered', { conversationId: id, seq: 2 });
+      await a.next('message.delivered');
+      await c.barrier();
+      expect(c.of('message.delivered')).toEqual([]);
+    });
   });
 
   describe('typing', () => {
@@ -330,6 +343,32 @@ describe('WebSocket /ws (contract §6)', () => {
       await b.close();
     });
 
+    it('ends the indicator of a typist removed from the conversation', async () => {
+      // A TTL far longer than the test, so that only the removal can end it.
+      const long = await startTestApp({ TYPING_TTL_MS: '600000' });
+      try {
+        const [owner, typistUser, watcherUser] = await Promise.all([0, 1, 2].map(() => registerUser(long.http)));
+        const id = await createGroup(long.http, owner, [typistUser, watcherUser]);
+        const [typist, watcher] = await Promise.all([
+          connect(long.baseUrl, typistUser.accessToken),
+          connect(long.baseUrl, watcherUser.accessToken),
+        ]);
+        typist.send('typing', { conversationId: id, isTyping: true });
+        await watcher.next('typing', (d) => d.isTyping);
+        await long.http.delete(`/api/v1/conversations/${id}/participants/${typistUser.id}`, {
+          token: owner.accessToken,
+        });
+        expect((await watcher.next('typing')).data).toEqual({
+          conversationId: id,
+          userId: typistUser.id,
+          isTyping: false,
+        });
+        await Promise.all([typist.close(), watcher.close()]);
+      } finally {
+        await long.close();
+      }
+    });
+
     it('answers forbidden for a conversation the user is not in', async () => {
       const [alice, bob, eve] = await Promise.all([0, 1, 2].map(() => registerUser(app.http)));
       const id = await openDirect(app.http, alice, bob);
@@ -349,15 +388,15 @@ describe('WebSocket /ws (contract §6)', () => {
       socket.send('auth', { token: user.accessToken });
       const ok = await socket.next('auth.ok');
       expect(new Date(ok.data.expiresAt).getTime()).toBeGreaterThan(Date.now() + 60_000);
-      // Past the first token's expiry the socket still answers.
-      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      // Past the first token's expiry (a time, not an event) the socket still answers.
+      await new Promise((resolve) => setTimeout(resolve, (nowSeconds() + 3) * 1000 - Date.now()));
       socket.send('ping');
       await socket.next('pong');
     });
 
     it('at expiry sends error token_expired and closes 4401', async () => {
       const user = await registerUser(t.http);
-      const socket = await connect(t.baseUrl, craftJwt({ sub: user.id, typ: 'access', exp: nowSeconds() + 1 }));
+      const socket = await connect(t.baseUrl, craftJwt({ sub: user.id, typ: 'access', exp: nowSeconds() + 2 }));
       expect((await socket.next('error')).data).toMatchObject({ code: 'token_expired' });
       expect((await socket.closed).code).toBe(4401);
     });
@@ -388,14 +427,15 @@ describe('WebSocket /ws (contract §6)', () => {
       }
     });
 
-    it('answers rate_limited past RATE_WS_PER_SEC, keeps the socket, and closes a flood with 1008', async () => {
+    it('answers rate_limited past RATE_WS_PER_SEC and keeps the socket; closes only a flood far past it with 1008', async () => {
       const app = await startTestApp({ RATE_WS_PER_SEC: '5' });
       try {
         const socket = await connect(app.baseUrl, (await registerUser(app.http)).accessToken);
-        for (let i = 0; i < 8; i++) socket.send('ping');
+        for (let i = 0; i < 30; i++) socket.send('ping'); // 6x the limit in a burst
         await socket.next('error', (d) => d.code === 'rate_limited');
+        expect(socket.of('pong').length + socket.of('error').length).toBeLessThanOrEqual(10); // a second's worth of answers
         expect(socket.ws.readyState).toBe(socket.ws.OPEN);
-        for (let i = 0; i < 50; i++) socket.send('ping');
+        for (let i = 0; i < 100; i++) socket.send('ping'); // keeps flooding: past 10x the limit
         expect((await socket.closed).code).toBe(1008);
       } finally {
         await app.close();

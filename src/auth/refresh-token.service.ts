@@ -58,9 +58,11 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
    */
   async rotate(token: string): Promise<{ userId: string; refreshToken: string }> {
     const tokenHash = digest(token);
-    const [known] = await queryRows<{ family_id: string }>(this.tokens, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
-      tokenHash,
-    ]);
+    const [known] = await queryRows<{ family_id: string }>(
+      this.tokens,
+      'SELECT family_id FROM refresh_tokens WHERE token_hash = $1',
+      [tokenHash],
+    );
     if (!known) throw new UnauthorizedException(INVALID);
     const next = await this.tokens.manager.transaction(async (manager) => {
       await lockFamily(manager, known.family_id);
@@ -70,10 +72,13 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
           WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
         [tokenHash],
       );
-      if (live) return { userId: live.user_id, refreshToken: await this.insert(manager, live.user_id, known.family_id) };
-      const [dead] = await queryRows<{ revoked: boolean }>(manager, 'SELECT revoked_at IS NOT NULL AS revoked FROM refresh_tokens WHERE token_hash = $1', [
-        tokenHash,
-      ]);
+      if (live)
+        return { userId: live.user_id, refreshToken: await this.insert(manager, live.user_id, known.family_id) };
+      const [dead] = await queryRows<{ revoked: boolean }>(
+        manager,
+        'SELECT revoked_at IS NOT NULL AS revoked FROM refresh_tokens WHERE token_hash = $1',
+        [tokenHash],
+      );
       // A revoked token came back: it was replayed or stolen. End the whole session.
       if (dead?.revoked) await revokeFamily(manager, known.family_id);
       return undefined;
@@ -84,9 +89,11 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored. */
   async revokeSessionOf(token: string): Promise<void> {
-    const [known] = await queryRows<{ family_id: string }>(this.tokens, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
-      digest(token),
-    ]);
+    const [known] = await queryRows<{ family_id: string }>(
+      this.tokens,
+      'SELECT family_id FROM refresh_tokens WHERE token_hash = $1',
+      [digest(token)],
+    );
     if (!known) return;
     await this.tokens.manager.transaction(async (manager) => {
       await lockFamily(manager, known.family_id);
@@ -108,7 +115,9 @@ async function lockFamily(manager: EntityManager, familyId: string): Promise<voi
 }
 
 async function revokeFamily(manager: EntityManager, familyId: string): Promise<void> {
-  await manager.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [familyId]);
+  await manager.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [
+    familyId,
+  ]);
 }
 
 function digest(token: string): string {

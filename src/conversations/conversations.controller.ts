@@ -7,7 +7,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Post,
   Query,
   Res,
@@ -23,6 +22,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
 import { ConversationsService } from './conversations.service';
 import { AddParticipantsDto } from './dto/add-participants.dto';
@@ -31,7 +31,7 @@ import { CreateConversationDto } from './dto/create-conversation.dto';
 import { ListConversationsQuery } from './dto/list-conversations.query';
 import { MarkReadDto } from './dto/mark-read.dto';
 
-const Uuid = new ParseUUIDPipe();
+const Uuid = new UuidParamPipe();
 
 @ApiTags('conversations')
 @ApiBearerAuth()
@@ -105,7 +105,7 @@ export class ConversationsController {
     @Param('id', Uuid) id: string,
     @Param('userId', Uuid) userId: string,
   ): Promise<void> {
-    return this.conversations.removeParticipant(caller.id, id, userId.toLowerCase());
+    return this.conversations.removeParticipant(caller.id, id, userId);
   }
 
   @Post(':id/read')

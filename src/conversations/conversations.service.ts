@@ -504,10 +504,13 @@ function encodeCursor(activityUs: string, id: string): string {
   return Buffer.from(`${activityUs}|${id}`).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function decodeCursor(cursor: string): { activityUs: string; id: string } {
-  const [activityUs, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!/^\d{1,19}$/.test(activityUs ?? '') || !/^[0-9a-f-]{36}$/.test(id ?? '')) {
-    throw new BadRequestException(['cursor is not a cursor this server gave out']);
-  }
+  const [activityUs, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const valid =
+    !rest.length && /^\d{1,19}$/.test(activityUs ?? '') && BigInt(activityUs) <= MAX_BIGINT && UUID.test(id ?? '');
+  if (!valid) throw new BadRequestException(['cursor is not a cursor this server gave out']);
   return { activityUs, id };
 }

@@ -81,7 +81,7 @@ export class MessageSummariesService {
     return new Map(rows.map((row) => [unreadKey(row.conversation_id, row.user_id), row.unread]));
   }
 
-  /** Who sent messages with afterSeq < seq <= upToSeq, other than `exceptUserId`. */
+  /** Current participants who sent messages with afterSeq < seq <= upToSeq, other than `exceptUserId`. */
   async sendersBetween(
     conversationId: string,
     afterSeq: number,
@@ -90,8 +90,10 @@ export class MessageSummariesService {
   ): Promise<string[]> {
     const rows = await queryRows<{ sender_id: string }>(
       this.messages,
-      `SELECT DISTINCT sender_id FROM messages
-        WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id <> $4`,
+      `SELECT DISTINCT m.sender_id FROM messages m
+         JOIN conversation_participants p
+           ON p.conversation_id = m.conversation_id AND p.user_id = m.sender_id AND p.left_at IS NULL
+        WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq <= $3 AND m.sender_id <> $4`,
       [conversationId, afterSeq, upToSeq, exceptUserId],
     );
     return rows.map((r) => r.sender_id);

@@ -6,7 +6,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Put,
@@ -27,6 +26,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { ListMessagesQuery } from './dto/list-messages.query';
@@ -36,7 +36,7 @@ import type { MessageReactions } from './reactions.service';
 import { ReactionsService } from './reactions.service';
 import { MessagesService } from './messages.service';
 
-const Uuid = new ParseUUIDPipe();
+const Uuid = new UuidParamPipe();
 
 @ApiTags('messages')
 @ApiBearerAuth()

@@ -5,7 +5,7 @@ import { UsersService } from '../users/users.service';
 
 export interface PresenceState {
   online: boolean;
-  /** Now for an online user; when last seen for one this process saw leave; null when unknown here. */
+  /** Now for an online user; null otherwise (users.last_seen_at has it). */
   lastSeenAt: Date | null;
 }
 
@@ -25,7 +25,6 @@ export interface PresenceChange {
 export class PresenceService implements OnModuleDestroy {
   private readonly logger = new Logger(PresenceService.name);
   private readonly sockets = new Map<string, number>();
-  private readonly lastSeen = new Map<string, Date>();
   private readonly grace = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<(change: PresenceChange) => void>();
   private readonly graceMs: number;
@@ -76,7 +75,7 @@ export class PresenceService implements OnModuleDestroy {
     return new Map(
       userIds.map((id) => {
         const online = this.sockets.has(id) || this.grace.has(id);
-        return [id, { online, lastSeenAt: online ? now : (this.lastSeen.get(id) ?? null) }];
+        return [id, { online, lastSeenAt: online ? now : null }];
       }),
     );
   }
@@ -102,12 +101,14 @@ export class PresenceService implements OnModuleDestroy {
     this.grace.clear();
   }
 
+  /** Persists the time first, so that whoever reacts to the change reads it back from the database. */
   private change(userId: string, status: 'online' | 'offline'): void {
     const lastSeenAt = new Date();
-    this.lastSeen.set(userId, lastSeenAt);
-    this.users
+    void this.users
       .recordLastSeen(userId, lastSeenAt)
-      .catch((error) => this.logger.warn({ err: error, userId }, 'could not record last seen'));
-    for (const listener of this.listeners) listener({ userId, status, lastSeenAt });
+      .catch((error) => this.logger.warn({ err: error, userId }, 'could not record last seen'))
+      .then(() => {
+        for (const listener of this.listeners) listener({ userId, status, lastSeenAt });
+      });
   }
 }

@@ -49,12 +49,22 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
 
   private onEvent(event: DomainEvent): void {
     const started = performance.now();
-    if (event.name === 'message.created') {
-      const { conversationId, message } = event.payload;
-      this.orderer.push(conversationId, message.seq, () => this.deliver(event, started));
-      return;
+    switch (event.name) {
+      case 'message.created': {
+        const { message } = event.payload;
+        this.orderer.push(message.conversationId, message.seq, () => this.deliver(event, started));
+        return;
+      }
+      case 'message.updated':
+      case 'message.deleted':
+      case 'message.read':
+      case 'message.delivered':
+      case 'reaction.updated':
+        this.orderer.after(event.payload.conversationId, () => this.deliver(event, started));
+        return;
+      default:
+        this.deliver(event, started);
     }
-    this.deliver(event, started);
   }
 
   private deliver(event: DomainEvent, started: number): void {

@@ -1,25 +1,32 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { EMPTY, fromEvent, type Observable, of } from 'rxjs';
-import { catchError, concatMap, filter, first, share, takeUntil } from 'rxjs/operators';
+import { EMPTY, type Observable, of, Subject } from 'rxjs';
+import { catchError, concatMap, filter, finalize } from 'rxjs/operators';
 import type { WebSocket } from 'ws';
 import { ERROR_CODES, type ErrorCode } from './ws-protocol';
 
-/** What the adapter asks of the gateway before a frame reaches a handler. */
+/** What the adapter asks of the gateway as each frame arrives. */
 export interface FrameGate {
   readonly maxFrameBytes: number;
-  /** `ignore`: the socket is not (or no longer) authenticated and is being closed. */
-  admit(socket: WebSocket): 'ok' | 'limited' | 'close' | 'ignore';
+  /**
+   * `limited`: refuse with an error; `drop`: refuse in silence (already told);
+   * `close`: far over the limit, close 1008; `ignore`: not an authenticated socket.
+   */
+  admit(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore';
 }
 
 type ErrorFrame = { event: 'error'; data: { code: ErrorCode; message: string; event?: string } };
 
+/** Frames of one socket waiting for earlier ones to finish; more are refused. */
+export const MAX_QUEUED_FRAMES = 100;
+
 /**
  * Nest's WsAdapter drops bad frames in silence; the contract wants an answer.
  * This one limits the frame size (ws closes with 1009 past WS_MAX_FRAME_BYTES),
- * applies the per-socket frame limit, and answers invalid JSON, wrong shapes and
- * unknown events with an `error` frame. Everything else is Nest's.
+ * applies the per-socket frame limit as frames arrive, handles one socket's
+ * frames one after the other, and answers invalid JSON, wrong shapes and unknown
+ * events with an `error` frame.
  */
 export class ParleyWsAdapter extends WsAdapter {
   constructor(
@@ -34,9 +41,9 @@ export class ParleyWsAdapter extends WsAdapter {
   }
 
   /**
-   * As Nest's, but one socket's frames are handled one after the other
-   * (concatMap, not mergeMap): a `read` sent after a `message.send` must not
-   * overtake it. Different sockets still run concurrently.
+   * A `read` sent after a `message.send` must not overtake it, so frames are
+   * handled in order (concatMap, where Nest uses mergeMap); the rate limit and
+   * the queue cap apply on arrival, so a flood never piles up in memory.
    */
   bindMessageHandlers(
     socket: WebSocket,
@@ -44,43 +51,57 @@ export class ParleyWsAdapter extends WsAdapter {
     transform: (data: unknown) => Observable<unknown>,
   ): void {
     const byEvent = new Map(handlers.map((handler) => [handler.message as string, handler]));
-    const close$ = fromEvent(socket, 'close').pipe(share(), first());
-    fromEvent(socket, 'message')
+    const frames = new Subject<string | Buffer>();
+    let queued = 0;
+    const reply = (message: unknown) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    };
+
+    frames
       .pipe(
-        concatMap((event) =>
-          this.bindMessageHandler(event as { data: unknown; target: WebSocket }, byEvent, transform).pipe(
-            filter((reply) => reply !== undefined && reply !== null),
+        concatMap((data) =>
+          this.handleFrame(data, byEvent, transform).pipe(
+            filter((answer) => answer !== undefined && answer !== null),
             catchError((error: unknown) => {
               this.logger.error(error);
               return EMPTY;
             }),
+            finalize(() => (queued -= 1)),
           ),
         ),
-        takeUntil(close$),
       )
-      .subscribe((reply) => {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(reply));
-      });
+      .subscribe(reply);
+
+    const onMessage = (data: Buffer, isBinary: boolean) => {
+      const verdict = this.gate.admit(socket);
+      if (verdict === 'ignore' || verdict === 'drop') return;
+      if (verdict === 'close') {
+        socket.close(1008, 'rate_limited');
+        return;
+      }
+      if (verdict === 'limited' || queued >= MAX_QUEUED_FRAMES) {
+        reply(errorFrame(ERROR_CODES.rateLimited, 'Too many frames: slow down'));
+        return;
+      }
+      queued += 1;
+      frames.next(isBinary ? data : data.toString('utf8'));
+    };
+    socket.on('message', onMessage);
+    socket.once('close', () => {
+      socket.off('message', onMessage);
+      frames.complete();
+    });
   }
 
-  bindMessageHandler(
-    buffer: { data: unknown; target: WebSocket },
+  private handleFrame(
+    data: string | Buffer,
     handlers: Map<string, MessageMappingProperties>,
     transform: (data: unknown) => Observable<unknown>,
   ): Observable<unknown> {
-    const socket = buffer.target;
-    const verdict = this.gate.admit(socket);
-    if (verdict === 'ignore') return EMPTY;
-    if (verdict === 'close') {
-      socket.close(1008, 'rate_limited');
-      return EMPTY;
-    }
-    if (verdict === 'limited') return of(errorFrame(ERROR_CODES.rateLimited, 'Too many frames: slow down'));
-
-    if (typeof buffer.data !== 'string') return of(errorFrame(ERROR_CODES.badRequest, 'Frames must be JSON text'));
+    if (typeof data !== 'string') return of(errorFrame(ERROR_CODES.badRequest, 'Frames must be JSON text'));
     let message: unknown;
     try {
-      message = JSON.parse(buffer.data);
+      message = JSON.parse(data);
     } catch {
       return of(errorFrame(ERROR_CODES.badRequest, 'Frame is not valid JSON'));
     }
@@ -88,13 +109,13 @@ export class ParleyWsAdapter extends WsAdapter {
       return of(errorFrame(ERROR_CODES.badRequest, 'A frame is {"event": string, "data": object}'));
     }
     const event = message.event;
-    const data = message.data === undefined ? {} : message.data;
-    if (!isObject(data)) return of(errorFrame(ERROR_CODES.badRequest, 'data must be an object', event));
+    const payload = message.data === undefined ? {} : message.data;
+    if (!isObject(payload)) return of(errorFrame(ERROR_CODES.badRequest, 'data must be an object', event));
     const handler = handlers.get(event);
     if (!handler)
       return of(errorFrame(ERROR_CODES.unknownEvent, `Unknown event "${event.slice(0, 64)}"`, event.slice(0, 64)));
     try {
-      return transform(handler.callback(data, event));
+      return transform(handler.callback(payload, event));
     } catch {
       return of(errorFrame(ERROR_CODES.internal, 'Internal error', event));
     }

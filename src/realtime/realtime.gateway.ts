@@ -29,6 +29,8 @@ import { CLOSE_CODES, ERROR_CODES, frame } from './ws-protocol';
 
 type Reply<E extends string, D> = { event: E; data: D };
 
+const FLOOD_CLOSE_FACTOR = 10;
+
 /**
  * The WebSocket at /ws (contract §6). Thin: it authenticates sockets, keeps
  * them in the registry and hands client events to the same services as REST.
@@ -121,8 +123,12 @@ export class RealtimeGateway
     this.updateGauges();
   }
 
-  /** Per-socket frame limit; a socket flooding a whole second's worth past it is closed. */
-  admit(socket: WebSocket): 'ok' | 'limited' | 'close' | 'ignore' {
+  /**
+   * Per-socket frame limit: refused frames get `rate_limited` (a second's worth of
+   * them), are then dropped in silence, and a socket that keeps flooding far past
+   * it (ten seconds' worth of refused frames in a row) is closed with 1008.
+   */
+  admit(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore' {
     const connection = this.registry.get(socket);
     if (!connection) return 'ignore';
     this.metrics.framesIn.inc();
@@ -131,7 +137,8 @@ export class RealtimeGateway
       return 'ok';
     }
     connection.floodStrikes += 1;
-    return connection.floodStrikes > this.frameLimit.limit ? 'close' : 'limited';
+    if (connection.floodStrikes > FLOOD_CLOSE_FACTOR * this.frameLimit.limit) return 'close';
+    return connection.floodStrikes > this.frameLimit.limit ? 'drop' : 'limited';
   }
 
   // ---- client events -----------------------------------------------------

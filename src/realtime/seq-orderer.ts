@@ -1,6 +1,8 @@
 interface ConversationOrder {
   next: number;
   pending: Map<number, () => void>;
+  /** Other events of the conversation that came while a seq was held: they go after it. */
+  trailing: (() => void)[];
   timer?: NodeJS.Timeout;
   touchedAt: number;
 }
@@ -23,7 +25,7 @@ export class SeqOrderer {
     const order = this.conversations.get(conversationId);
     if (!order) {
       // First event seen for it: it sets the baseline.
-      this.conversations.set(conversationId, { next: seq + 1, pending: new Map(), touchedAt: now });
+      this.conversations.set(conversationId, { next: seq + 1, pending: new Map(), trailing: [], touchedAt: now });
       deliver();
       return;
     }
@@ -39,6 +41,16 @@ export class SeqOrderer {
     }
   }
 
+  /**
+   * An event of the conversation without a seq of its own (an edit, a delete, a
+   * reaction, a receipt): it must not overtake a message.created being held.
+   */
+  after(conversationId: string, deliver: () => void): void {
+    const order = this.conversations.get(conversationId);
+    if (order?.pending.size) order.trailing.push(deliver);
+    else deliver();
+  }
+
   /** Forgets conversations idle for `idleMs`, so memory follows active ones. */
   sweep(now = Date.now()): void {
     for (const [id, order] of this.conversations) {
@@ -48,7 +60,7 @@ export class SeqOrderer {
 
   get pendingCount(): number {
     let count = 0;
-    for (const order of this.conversations.values()) count += order.pending.size;
+    for (const order of this.conversations.values()) count += order.pending.size + order.trailing.length;
     return count;
   }
 
@@ -65,9 +77,10 @@ export class SeqOrderer {
       deliver();
       deliver = order.pending.get(order.next);
     }
-    if (!order.pending.size && order.timer) {
+    if (!order.pending.size) {
       clearTimeout(order.timer);
       order.timer = undefined;
+      for (const later of order.trailing.splice(0)) later();
     }
   }
 
@@ -81,5 +94,6 @@ export class SeqOrderer {
       order.pending.delete(seq);
       order.next = Math.max(order.next, seq + 1);
     }
+    for (const later of order.trailing.splice(0)) later();
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Environment } from '../config/environment';
 import { ConversationsService } from '../conversations/conversations.service';
@@ -17,9 +17,10 @@ interface Typist {
  * when no refresh came in time or the typist's last socket closed.
  */
 @Injectable()
-export class TypingService implements OnModuleDestroy {
+export class TypingService implements OnModuleInit, OnModuleDestroy {
   private readonly typists = new Map<string, Typist>();
   private readonly ttlMs: number;
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly conversations: ConversationsService,
@@ -27,6 +28,21 @@ export class TypingService implements OnModuleDestroy {
     config: ConfigService<Environment, true>,
   ) {
     this.ttlMs = config.get('TYPING_TTL_MS', { infer: true });
+  }
+
+  /** Membership changed: typists who left stop typing, and the others' audience is updated. */
+  onModuleInit(): void {
+    this.unsubscribe = this.events.subscribe((event) => {
+      if (event.name !== 'conversation.updated') return;
+      const { conversation } = event.payload;
+      const members = conversation.participants.map((p) => p.id);
+      for (const [key, typist] of [...this.typists]) {
+        const [conversationId, userId] = key.split('|');
+        if (conversationId !== conversation.id) continue;
+        if (members.includes(userId)) typist.recipients = members;
+        else this.end(key, conversationId, userId);
+      }
+    });
   }
 
   async set(userId: string, conversationId: string, isTyping: boolean): Promise<void> {
@@ -62,6 +78,7 @@ export class TypingService implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.unsubscribe?.();
     for (const typist of this.typists.values()) clearTimeout(typist.timer);
     this.typists.clear();
   }
