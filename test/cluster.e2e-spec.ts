@@ -1,9 +1,13 @@
 import { EventBus } from '../src/events/event-bus';
 import type { RedisEventBus } from '../src/events/redis-event-bus';
 import { createGroup, openDirect, registerUser, sendMessage, type RegisteredUser } from './support/factories';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OwnRedis } from './support/redis';
-import { startTestApp, type TestApp } from './support/test-app';
-import { connect, type TestSocket } from './support/ws-client';
+import { spawnServer, waitHealthy } from './support/server-process';
+import { startTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
+import { connect, refused, wsUrl, type TestSocket } from './support/ws-client';
 
 const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
 const canRunRedis = process.env.PARLEY_TEST_REDIS_SERVER === '1';
@@ -27,7 +31,8 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
     return socket;
   };
   beforeAll(async () => {
-    [a, b] = await Promise.all([startInstance(redisUrl!), startInstance(redisUrl!)]);
+    const settings = { PRESENCE_GRACE_MS: '200', MAX_CONNECTIONS_PER_USER: '3' };
+    [a, b] = await Promise.all([startInstance(redisUrl!, settings), startInstance(redisUrl!, settings)]);
   });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
@@ -79,6 +84,71 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
     expect((await watcher.next('typing')).data).toEqual({ conversationId: id, userId: alice.id, isTyping: true });
     await typistOther.barrier();
     expect(typistOther.of('typing')).toEqual([]);
+  });
+
+  it('counts presence across instances: online with a socket on either, offline after the last one anywhere', async () => {
+    const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
+    const id = await openDirect(a.http, alice, bob);
+    const watcher = await on(a, bob);
+    const onB = await on(b, alice);
+    expect((await watcher.next('presence')).data).toMatchObject({ userId: alice.id, status: 'online' });
+    const onA = await on(a, alice);
+    const participant = async (app: TestApp) =>
+      (await app.http.get(`/api/v1/conversations/${id}`, { token: bob.accessToken })).body.participants.find(
+        (p: { id: string }) => p.id === alice.id,
+      );
+    await onB.close(); // still connected on A
+    expect((await participant(b)).online).toBe(true);
+    await onA.close();
+    expect((await watcher.next('presence', (d) => d.status === 'offline')).data.userId).toBe(alice.id);
+    expect(
+      watcher
+        .of('presence')
+        .filter((f) => f.data.userId === alice.id)
+        .map((f) => f.data.status),
+    ).toEqual(['online', 'offline']);
+    expect((await participant(b)).online).toBe(false);
+  });
+
+  it('holds MAX_CONNECTIONS_PER_USER for the whole cluster', async () => {
+    const user = await registerUser(a.http);
+    await Promise.all([on(a, user), on(b, user), on(a, user)]);
+    expect(await refused(wsUrl(b.baseUrl, user.accessToken))).toMatchObject({ code: 4429, frames: [] });
+    expect(await refused(wsUrl(a.baseUrl, user.accessToken))).toMatchObject({ code: 4429, frames: [] });
+  });
+
+  it('stops counting the sockets of a killed instance within PRESENCE_TTL_MS', async () => {
+    const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
+    const id = await openDirect(a.http, alice, bob);
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+    const doomed = await spawnServer({
+      DATABASE_URL: process.env.DATABASE_URL!,
+      REDIS_URL: redisUrl!,
+      JWT_SECRET: TEST_JWT_SECRET,
+      PRESENCE_TTL_MS: '900',
+      DATA_DIR: dataDir,
+    });
+    try {
+      await waitHealthy(doomed);
+      const socket = await connect(`http://127.0.0.1:${doomed.port}`, alice.accessToken);
+      const online = async () =>
+        (await a.http.get(`/api/v1/conversations/${id}`, { token: bob.accessToken })).body.participants.find(
+          (p: { id: string }) => p.id === alice.id,
+        ).online as boolean;
+      expect(await online()).toBe(true);
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+      const killedAt = Date.now();
+      // Expiry is a matter of time, not of an event: poll, bounded.
+      while ((await online()) && Date.now() - killedAt < 5_000)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await online()).toBe(false);
+      expect(Date.now() - killedAt).toBeLessThan(900 + 1_000);
+      await socket.closed;
+    } finally {
+      if (doomed.child.exitCode === null && doomed.child.signalCode === null) doomed.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reports Redis in /health', async () => {

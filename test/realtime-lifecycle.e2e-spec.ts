@@ -68,7 +68,7 @@ describe('realtime: presence, liveness, shutdown, leaks, docs', () => {
         const presence = app.app.get(PresenceService);
         const reloaded = await connect(app.baseUrl, alice.accessToken);
         expect(presence.pendingTimers).toBe(0); // the grace was cancelled: no offline can come
-        expect(presence.getMany([alice.id]).get(alice.id)!.online).toBe(true);
+        expect((await presence.getMany([alice.id])).get(alice.id)!.online).toBe(true);
         await watcher.barrier();
         expect(
           watcher

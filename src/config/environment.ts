@@ -183,6 +183,12 @@ export class Environment {
   @Min(0)
   PRESENCE_GRACE_MS = 2_000;
 
+  /** With Redis: each instance renews its presence this often (a third of it); a dead one stops counting after it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(300)
+  PRESENCE_TTL_MS = 15_000;
+
   /** Comma-separated origins, `*` for any; empty: no cross-origin access. */
   @IsString()
   @MaxLength(4096)

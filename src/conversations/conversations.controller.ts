@@ -72,7 +72,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationPageDto })
   async list(@CurrentUser() caller: AuthUser, @Query() query: ListConversationsQuery): Promise<ConversationPageDto> {
     const { views, nextCursor } = await this.conversations.list(caller.id, query.limit, query.cursor);
-    return { items: views.map((view) => this.conversations.toDto(view, caller.id)), nextCursor };
+    return { items: await this.conversations.toDtos(views, caller.id), nextCursor };
   }
 
   @Get(':id')

@@ -379,9 +379,14 @@ export class ConversationsService {
 
   // ---- views -------------------------------------------------------------
 
-  /** The contract's Conversation for one viewer, with presence as of now. */
-  toDto(view: ConversationView, viewerId: string): ConversationDto {
-    return ConversationDto.fromView(view, viewerId, this.presence.getMany(view.participants.map((p) => p.id)));
+  /** The contract's Conversations for one viewer, with presence as of now (one lookup for the page). */
+  async toDtos(views: ConversationView[], viewerId: string): Promise<ConversationDto[]> {
+    const presence = await this.presence.getMany([...new Set(views.flatMap((v) => v.participants.map((p) => p.id)))]);
+    return views.map((view) => ConversationDto.fromView(view, viewerId, presence));
+  }
+
+  async toDto(view: ConversationView, viewerId: string): Promise<ConversationDto> {
+    return (await this.toDtos([view], viewerId))[0];
   }
 
   /** One conversation's view, with unread counts for `unreadFor` (or every participant). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { PresenceSlot } from '../presence/presence.service';
 
 /** One open, authenticated socket. */
 export class Connection {
@@ -9,6 +10,10 @@ export class Connection {
   /** Consecutive frames refused by the rate limit. */
   floodStrikes = 0;
   expiryTimer?: NodeJS.Timeout;
+  /** Where its presence slot was taken; unset until admitted. */
+  presenceSlot?: PresenceSlot;
+  /** Resolves true once admitted (connection limit checked, `connected` sent); its frames wait for it. */
+  ready: Promise<boolean> = Promise.resolve(false);
 
   constructor(
     readonly socket: WebSocket,

@@ -4,7 +4,7 @@ import { ConversationDto } from '../conversations/dto/conversation.dto';
 import type { DomainEvent } from '../events/domain-events';
 import { EventBus } from '../events/event-bus';
 import { MessageDto, ReactionDto } from '../messages/dto/message.dto';
-import { PresenceService } from '../presence/presence.service';
+import { PresenceService, type PresenceState } from '../presence/presence.service';
 import { ConnectionRegistry } from './connection-registry.service';
 import { RealtimeMetrics } from './realtime.metrics';
 import { SeqOrderer } from './seq-orderer';
@@ -62,14 +62,20 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
       case 'reaction.updated':
         this.orderer.after(event.payload.conversationId, () => this.deliver(event, started));
         return;
+      case 'conversation.created':
+      case 'conversation.updated': {
+        const ids = event.payload.conversation.participants.map((p) => p.id);
+        void this.presence.getMany(ids).then((presence) => this.deliver(event, started, presence));
+        return;
+      }
       default:
         this.deliver(event, started);
     }
   }
 
-  private deliver(event: DomainEvent, started: number): void {
+  private deliver(event: DomainEvent, started: number, presence = new Map<string, PresenceState>()): void {
     const { recipients } = event.payload;
-    const render = this.renderer(event);
+    const render = this.renderer(event, presence);
     let shared: string | undefined;
     for (const userId of recipients) {
       if (!this.registry.socketsOf(userId)) continue;
@@ -81,7 +87,10 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
     this.metrics.fanoutDuration.observe((performance.now() - started) / 1000);
   }
 
-  private renderer(event: DomainEvent): { perViewer: boolean; frame: (viewerId: string) => string } {
+  private renderer(
+    event: DomainEvent,
+    presence: Map<string, PresenceState>,
+  ): { perViewer: boolean; frame: (viewerId: string) => string } {
     switch (event.name) {
       case 'message.created':
       case 'message.updated': {
@@ -102,7 +111,6 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
       case 'conversation.created':
       case 'conversation.updated': {
         const { conversation } = event.payload;
-        const presence = this.presence.getMany(conversation.participants.map((p) => p.id));
         return {
           perViewer: true,
           frame: (viewer) => frame(event.name, ConversationDto.fromView(conversation, viewer, presence)),

@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { EMPTY, type Observable, of, Subject } from 'rxjs';
+import { EMPTY, from, type Observable, of, Subject } from 'rxjs';
 import { catchError, concatMap, filter, finalize } from 'rxjs/operators';
 import type { WebSocket } from 'ws';
 import { ERROR_CODES, type ErrorCode } from './ws-protocol';
@@ -14,6 +14,8 @@ export interface FrameGate {
    * `close`: far over the limit, close 1008; `ignore`: not an authenticated socket.
    */
   admit(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore';
+  /** Resolves once the socket may be served (false: it was refused). */
+  ready(socket: WebSocket): Promise<boolean>;
 }
 
 type ErrorFrame = { event: 'error'; data: { code: ErrorCode; message: string; event?: string } };
@@ -60,7 +62,8 @@ export class ParleyWsAdapter extends WsAdapter {
     frames
       .pipe(
         concatMap((data) =>
-          this.handleFrame(data, byEvent, transform).pipe(
+          from(this.gate.ready(socket)).pipe(
+            concatMap((ready) => (ready ? this.handleFrame(data, byEvent, transform) : EMPTY)),
             filter((answer) => answer !== undefined && answer !== null),
             catchError((error: unknown) => {
               this.logger.error(error);

@@ -80,7 +80,11 @@ export class RealtimeGateway
       connection.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
   }
 
-  /** Synchronous, so that the socket is registered before any of its frames is handled. */
+  /**
+   * Registers the socket at once (its frames wait for `ready`), then takes a
+   * presence slot: MAX_CONNECTIONS_PER_USER holds for the whole cluster with
+   * Redis. Only then is `connected` sent.
+   */
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
     if (this.closing) {
       socket.close(CLOSE_CODES.goingAway, 'server shutting down');
@@ -93,25 +97,9 @@ export class RealtimeGateway
       socket.close(CLOSE_CODES.unauthorized, 'unauthorized');
       return;
     }
-    if (this.registry.countOf(auth.userId) >= this.maxPerUser) {
-      socket.close(CLOSE_CODES.tooManyConnections, 'too_many_connections');
-      return;
-    }
     const connection = new Connection(socket, auth.userId, auth.expiresAt);
     this.registry.add(connection);
-    this.scheduleExpiry(connection);
-    socket.on('pong', () => (connection.alive = true));
-    this.registry.send(
-      connection,
-      frame('connected', {
-        userId: auth.userId,
-        connectionId: connection.id,
-        serverTime: new Date().toISOString(),
-        heartbeatMs: this.heartbeatMs,
-      }),
-    );
-    this.presence.connected(auth.userId);
-    this.updateGauges();
+    connection.ready = this.admitConnection(connection);
   }
 
   handleDisconnect(socket: WebSocket): void {
@@ -119,8 +107,42 @@ export class RealtimeGateway
     if (!connection) return;
     this.limiter.reset(frameKey(connection));
     if (!this.registry.countOf(connection.userId)) this.typing.stopAll(connection.userId);
-    this.presence.disconnected(connection.userId);
+    if (connection.presenceSlot) this.presence.release(connection.userId, connection.presenceSlot);
     this.updateGauges();
+  }
+
+  /** The adapter holds a socket's frames until this resolves. */
+  ready(socket: WebSocket): Promise<boolean> {
+    return this.registry.get(socket)?.ready ?? Promise.resolve(false);
+  }
+
+  private async admitConnection(connection: Connection): Promise<boolean> {
+    const { socket, userId } = connection;
+    const slot = await this.presence.acquire(userId, this.maxPerUser);
+    if (!slot) {
+      this.registry.remove(socket);
+      socket.close(CLOSE_CODES.tooManyConnections, 'too_many_connections');
+      return false;
+    }
+    if (!this.registry.get(socket) || socket.readyState !== socket.OPEN) {
+      // Gone while we waited: give the slot back.
+      this.presence.release(userId, slot);
+      return false;
+    }
+    connection.presenceSlot = slot;
+    this.scheduleExpiry(connection);
+    socket.on('pong', () => (connection.alive = true));
+    this.registry.send(
+      connection,
+      frame('connected', {
+        userId,
+        connectionId: connection.id,
+        serverTime: new Date().toISOString(),
+        heartbeatMs: this.heartbeatMs,
+      }),
+    );
+    this.updateGauges();
+    return true;
   }
 
   /**
