@@ -185,30 +185,6 @@ export class ConversationsService {
     return rows.map((r) => r.user_id);
   }
 
-  /**
-   * For the message-sending transaction: checks that the sender takes part,
-   * takes the next seq (the row lock serialises senders, and a rollback returns
-   * the seq, so seqs stay gapless) and returns the participants, in one statement.
-   */
-  async allocateSeq(
-    manager: EntityManager,
-    conversationId: string,
-    senderId: string,
-  ): Promise<{ seq: number; memberIds: string[] }> {
-    const [row] = await queryRows<{ seq: number; member_ids: string[] }>(
-      manager,
-      `UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
-        WHERE c.id = $1 AND EXISTS (SELECT 1 FROM conversation_participants p
-                                     WHERE p.conversation_id = c.id AND p.user_id = $2 AND p.left_at IS NULL)
-        RETURNING c.last_seq AS seq,
-                  ARRAY(SELECT p.user_id::text FROM conversation_participants p
-                         WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids`,
-      [conversationId, senderId],
-    );
-    if (!row) throw new NotFoundException(NOT_FOUND);
-    return { seq: row.seq, memberIds: row.member_ids };
-  }
-
   // ---- membership changes ------------------------------------------------
 
   /** Owners and admins add members to groups; re-adding someone who left brings them back. */
@@ -489,6 +465,26 @@ export class ConversationsService {
       [conversationId, members.map(([id]) => id), members.map(([, role]) => role)],
     );
   }
+}
+
+/**
+ * The seq-taking step of a send, as a CTE named `allocated` (id, seq, member_ids)
+ * for the sender's one INSERT statement. It checks that the sender takes part
+ * (and `condition`, the caller's own check on the row `c`), takes the next seq
+ * under the conversation's row lock, which serialises senders, and returns the
+ * participants. One statement is one transaction: if the INSERT fails, no seq is
+ * taken, so seqs stay gapless; and a send costs a single round trip.
+ */
+export function allocateSeqCte(conversation: string, sender: string, condition = 'TRUE'): string {
+  return `allocated AS (
+    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
+     WHERE c.id = ${conversation}
+       AND EXISTS (SELECT 1 FROM conversation_participants p
+                    WHERE p.conversation_id = c.id AND p.user_id = ${sender} AND p.left_at IS NULL)
+       AND ${condition}
+    RETURNING c.id, c.last_seq AS seq,
+              ARRAY(SELECT p.user_id::text FROM conversation_participants p
+                     WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids)`;
 }
 
 function memberIds(view: ConversationView): string[] {

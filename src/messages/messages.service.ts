@@ -7,9 +7,9 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import type { Environment } from '../config/environment';
-import { ConversationsService, type Membership } from '../conversations/conversations.service';
+import { allocateSeqCte, ConversationsService, type Membership } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
@@ -34,8 +34,12 @@ export interface MessagePage {
 const MESSAGE_NOT_FOUND = 'Message not found';
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
-/** Thrown inside the send transaction to roll it back (and so return the seq). */
-class DuplicateClientMessageId extends Error {}
+const CLIENT_MESSAGE_ID_INDEX = 'UQ_messages_sender_client_message_id';
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const driverError = (error as QueryFailedError).driverError as { code?: string; constraint?: string } | undefined;
+  return error instanceof QueryFailedError && driverError?.code === '23505' && driverError.constraint === constraint;
+}
 
 @Injectable()
 export class MessagesService {
@@ -74,32 +78,32 @@ export class MessagesService {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
 
-    let sent: { row: MessageRow; memberIds: string[] };
+    // A reply must point into the same conversation; checked in the same statement.
+    const replyTargetOk = `($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))`;
+    let row: (MessageRow & { member_ids: string[] }) | undefined;
     try {
-      sent = await this.dataSource.transaction(async (manager) => {
-        const { seq, memberIds } = await this.conversations.allocateSeq(manager, conversationId, senderId);
-        if (replyToId) {
-          const target = await queryRows(manager, 'SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2', [
-            replyToId,
-            conversationId,
-          ]);
-          if (!target.length) throw new BadRequestException(['replyToId must be a message of this conversation']);
-        }
-        const rows = await queryRows<MessageRow>(
-          manager,
-          `INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-           RETURNING ${RETURNING}`,
-          [conversationId, seq, senderId, input.content, clientMessageId, replyToId],
-        );
-        if (!rows.length) throw new DuplicateClientMessageId();
-        return { row: rows[0], memberIds };
-      });
+      [row] = await queryRows<MessageRow & { member_ids: string[] }>(
+        this.dataSource,
+        `WITH ${allocateSeqCte('$1::uuid', '$2::uuid', replyTargetOk)},
+         inserted AS (
+           INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
+           SELECT id, seq, $2, $3, $4, $5 FROM allocated
+           RETURNING ${RETURNING})
+         SELECT inserted.*, allocated.member_ids FROM inserted, allocated`,
+        [conversationId, senderId, input.content, clientMessageId, replyToId],
+      );
     } catch (error) {
-      if (error instanceof DuplicateClientMessageId) return this.earlierSend(senderId, conversationId, input);
+      // The unique (sender, clientMessageId) index refused it: a retry. The statement
+      // rolled back whole, its seq included.
+      if (isUniqueViolation(error, CLIENT_MESSAGE_ID_INDEX)) return this.earlierSend(senderId, conversationId, input);
       throw error;
     }
+    if (!row) {
+      await this.conversations.membership(conversationId, senderId); // 404 when not a participant
+      throw new BadRequestException(['replyToId must be a message of this conversation']);
+    }
+    const { member_ids: recipients, ...stored } = row;
+    const sent = { row: stored, memberIds: recipients };
 
     const message = toMessageView(sent.row);
     this.metrics.messagesCreated.inc();

@@ -1,0 +1,63 @@
+import WebSocket from 'ws';
+
+/** Speaks the Parley contract (REST + /ws) for the scenarios. */
+export class Parley {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl;
+    this.wsBase = baseUrl.replace(/^http/, 'ws');
+  }
+
+  async request(method, path, body, token) {
+    const response = await fetch(`${this.baseUrl}/api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /** Registers `count` users, a few at a time (argon2 is deliberately slow). */
+  async users(count, prefix) {
+    const stamp = `${prefix}${Date.now().toString(36)}`;
+    const users = [];
+    for (let i = 0; i < count; i += 16) {
+      const batch = Array.from({ length: Math.min(16, count - i) }, (_, j) =>
+        this.request('POST', '/auth/register', { username: `${stamp}_${i + j}`.slice(0, 32), password: 'bench-password' }),
+      );
+      for (const session of await Promise.all(batch)) users.push({ id: session.user.id, token: session.accessToken });
+    }
+    return users;
+  }
+
+  direct(a, b) {
+    return this.request('POST', '/conversations', { type: 'direct', participantId: b.id }, a.token);
+  }
+
+  async group(owner, members) {
+    const group = await this.request('POST', '/conversations', { type: 'group', title: 'bench', participantIds: [] }, owner.token);
+    for (let i = 0; i < members.length; i += 100) {
+      await this.request('POST', `/conversations/${group.id}/participants`, { userIds: members.slice(i, i + 100).map((m) => m.id) }, owner.token);
+    }
+    return group;
+  }
+
+  send(user, conversationId, content, clientMessageId) {
+    return this.request('POST', `/conversations/${conversationId}/messages`, { content, clientMessageId }, user.token);
+  }
+
+  /** Opens a socket; `onFrame(frame, receivedAt)` sees every frame after `connected`. */
+  socket(user, onFrame = () => undefined) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${this.wsBase}/ws?token=${user.token}`);
+      ws.once('error', reject);
+      ws.on('message', (raw) => {
+        const receivedAt = performance.now();
+        const frame = JSON.parse(raw);
+        if (frame.event === 'connected') resolve(ws);
+        else onFrame(frame, receivedAt);
+      });
+    });
+  }
+}
