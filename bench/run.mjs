@@ -39,7 +39,7 @@ async function startServer() {
       RATE_REST_PER_MIN: '100000000',
       RATE_SEND_PER_SEC: '100000000',
       RATE_WS_PER_SEC: '100000000',
-      MAX_CONNECTIONS_PER_USER: '1000',
+      MAX_CONNECTIONS_PER_USER: '1000', // the connections scenario spreads its sockets over users
       DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

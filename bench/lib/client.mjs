@@ -52,6 +52,7 @@ export class Parley {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${this.wsBase}/ws?token=${user.token}`);
       ws.once('error', reject);
+      ws.once('close', (code) => reject(new Error(`socket closed before connected: ${code}`)));
       ws.on('message', (raw) => {
         const receivedAt = performance.now();
         const frame = JSON.parse(raw);

@@ -1,14 +1,13 @@
-import WebSocket from 'ws';
 import { round, rssMiB } from '../lib/stats.mjs';
 
 /** `count` idle authenticated sockets: server RSS per socket and connects per second. */
 export async function connections(parley, { count = 15_000, serverPid } = {}) {
-  const [user] = await parley.users(1, 'con');
+  const users = await parley.users(Math.ceil(count / 1000), 'con'); // at most 1000 sockets per user
   const before = rssMiB(serverPid);
   const sockets = [];
   const started = performance.now();
   for (let i = 0; i < count; i += 500) {
-    const batch = Array.from({ length: Math.min(500, count - i) }, () => parley.socket(user));
+    const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => parley.socket(users[(i + j) % users.length]));
     sockets.push(...(await Promise.all(batch)));
   }
   const connectSeconds = (performance.now() - started) / 1000;
@@ -27,4 +26,3 @@ export async function connections(parley, { count = 15_000, serverPid } = {}) {
   };
 }
 
-export { WebSocket };
