@@ -263,29 +263,17 @@ export class ConversationsService {
 
   /** Moves the caller's read marker forward (never back, never past the last seq). */
   async markRead(callerId: string, conversationId: string, seq: number): Promise<{ lastReadSeq: number }> {
-    const [row] = await queryRows<{ before: number; after: number; read_at: Date }>(
-      this.dataSource,
-      `WITH old AS (
-         SELECT p.last_read_seq FROM conversation_participants p
-          WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
-       UPDATE conversation_participants p
-          SET last_read_seq = GREATEST(p.last_read_seq, LEAST($3::int, c.last_seq))
-         FROM conversations c, old
-        WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2
-       RETURNING old.last_read_seq AS before, p.last_read_seq AS after, now() AS read_at`,
-      [conversationId, callerId, seq],
-    );
-    if (!row) throw new NotFoundException(NOT_FOUND);
-    if (row.after > row.before) {
+    const moved = await this.moveMarker('last_read_seq', callerId, conversationId, seq);
+    if (moved.after > moved.before) {
       this.events.publish('message.read', {
         recipients: await this.memberIds(conversationId),
         conversationId,
         userId: callerId,
-        seq: row.after,
-        readAt: row.read_at.toISOString(),
+        seq: moved.after,
+        readAt: moved.at.toISOString(),
       });
     }
-    return { lastReadSeq: row.after };
+    return { lastReadSeq: moved.after };
   }
 
   /**
@@ -293,31 +281,42 @@ export class ConversationsService {
    * passed (other than the caller) get `message.delivered`.
    */
   async markDelivered(callerId: string, conversationId: string, seq: number): Promise<{ lastDeliveredSeq: number }> {
-    const [row] = await queryRows<{ before: number; after: number }>(
-      this.dataSource,
-      `WITH old AS (
-         SELECT p.last_delivered_seq FROM conversation_participants p
-          WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
-       UPDATE conversation_participants p
-          SET last_delivered_seq = GREATEST(p.last_delivered_seq, LEAST($3::int, c.last_seq))
-         FROM conversations c, old
-        WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2
-       RETURNING old.last_delivered_seq AS before, p.last_delivered_seq AS after`,
-      [conversationId, callerId, seq],
-    );
-    if (!row) throw new NotFoundException(NOT_FOUND);
-    if (row.after > row.before) {
-      const senders = await this.summaries.sendersBetween(conversationId, row.before, row.after, callerId);
+    const moved = await this.moveMarker('last_delivered_seq', callerId, conversationId, seq);
+    if (moved.after > moved.before) {
+      const senders = await this.summaries.sendersBetween(conversationId, moved.before, moved.after, callerId);
       if (senders.length) {
         this.events.publish('message.delivered', {
           recipients: senders,
           conversationId,
           userId: callerId,
-          seq: row.after,
+          seq: moved.after,
         });
       }
     }
-    return { lastDeliveredSeq: row.after };
+    return { lastDeliveredSeq: moved.after };
+  }
+
+  /** One statement: a marker only moves forward and never past the last seq; 404 for outsiders. */
+  private async moveMarker(
+    column: 'last_read_seq' | 'last_delivered_seq',
+    callerId: string,
+    conversationId: string,
+    seq: number,
+  ): Promise<{ before: number; after: number; at: Date }> {
+    const [row] = await queryRows<{ before: number; after: number; at: Date }>(
+      this.dataSource,
+      `WITH old AS (
+         SELECT p.${column} FROM conversation_participants p
+          WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
+       UPDATE conversation_participants p
+          SET ${column} = GREATEST(p.${column}, LEAST($3::int, c.last_seq))
+         FROM conversations c, old
+        WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2
+       RETURNING old.${column} AS before, p.${column} AS after, now() AS at`,
+      [conversationId, callerId, seq],
+    );
+    if (!row) throw new NotFoundException(NOT_FOUND);
+    return row;
   }
 
   /** Everyone who shares at least one conversation with the user: the audience of their presence. */
