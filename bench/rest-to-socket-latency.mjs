@@ -1,5 +1,7 @@
 // Latency from a REST send to the recipient's socket, against a running server.
 // Usage: node bench/rest-to-socket-latency.mjs [baseUrl=http://127.0.0.1:3000] [messages=500]
+// against a server started with a send limit above the rate used here, e.g.
+// RATE_SEND_PER_SEC=100000 npm start
 // Messages go one at a time (each waits for its delivery), so this is latency
 // without load: what one user sees.
 import WebSocket from 'ws';
@@ -32,6 +34,7 @@ for (let i = 0; i < count + 20; i++) {
   const arrived = new Promise((resolve) => waiting.set(content, resolve));
   const start = performance.now();
   const res = await api(`/conversations/${conversation.id}/messages`, { content }, sender.accessToken);
+  if (res.status === 429) throw new Error('rate limited: start the server with RATE_SEND_PER_SEC=100000');
   if (res.status !== 201) throw new Error(`send failed: ${res.status}`);
   const end = await arrived;
   waiting.delete(content);
