@@ -8,7 +8,8 @@ const rss = async () => {
   const text = await (await fetch(`${base}/metrics`)).text();
   return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)[1]) / 2 ** 20;
 };
-const gauge = async (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())[1]);
+const gauge = async (name) =>
+  Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())[1]);
 const user = await (
   await fetch(`${base}/api/v1/auth/register`, {
     method: 'POST',
@@ -27,4 +28,6 @@ for (let i = 0; i < 100; i++) await cycle(); // warm up
 const before = await rss();
 for (let i = 0; i < cycles; i++) await cycle();
 const after = await rss();
-console.log(`${cycles} connect/disconnect cycles: server RSS ${before.toFixed(1)} MiB before, ${after.toFixed(1)} MiB after; ws_connections now ${await gauge('ws_connections')}`);
+console.log(
+  `${cycles} connect/disconnect cycles: server RSS ${before.toFixed(1)} MiB before, ${after.toFixed(1)} MiB after; ws_connections now ${await gauge('ws_connections')}`,
+);

@@ -18,7 +18,9 @@ const api = (path, body, token) =>
 const stamp = Date.now().toString(36);
 const sender = (await api('/auth/register', { username: `lat_s_${stamp}`, password: 'password-1234' })).body;
 const recipient = (await api('/auth/register', { username: `lat_r_${stamp}`, password: 'password-1234' })).body;
-const conversation = (await api('/conversations', { type: 'direct', participantId: recipient.user.id }, sender.accessToken)).body;
+const conversation = (
+  await api('/conversations', { type: 'direct', participantId: recipient.user.id }, sender.accessToken)
+).body;
 
 const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/ws?token=${recipient.accessToken}`);
 const waiting = new Map();
@@ -43,4 +45,6 @@ for (let i = 0; i < count + 20; i++) {
 socket.close();
 samples.sort((a, b) => a - b);
 const at = (p) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))].toFixed(2);
-console.log(`REST send -> recipient socket, ${samples.length} messages: p50 ${at(50)} ms, p90 ${at(90)} ms, p99 ${at(99)} ms, max ${samples.at(-1).toFixed(2)} ms`);
+console.log(
+  `REST send -> recipient socket, ${samples.length} messages: p50 ${at(50)} ms, p90 ${at(90)} ms, p99 ${at(99)} ms, max ${samples.at(-1).toFixed(2)} ms`,
+);

@@ -21,7 +21,11 @@ const rate = Number(args.rate ?? 1000);
 const wanted = (args.scenarios ?? 'latency-rest,latency-ws,throughput,fanout,connections').split(',');
 
 async function startServer() {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   execFileSync('chmod', ['755', dataDir]);
   const port = 30_000 + Math.floor(Math.random() * 20_000);
@@ -46,7 +50,13 @@ async function startServer() {
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
@@ -85,7 +95,13 @@ try {
   await server.stop();
 }
 
-const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), node: process.version };
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadavg: loadavg(),
+  node: process.version,
+};
 console.log('\nscenario        | figures');
 console.log('----------------|--------------------------------------------------------------');
 for (const r of results) {
@@ -93,7 +109,9 @@ for (const r of results) {
   delete figures.scenario;
   console.log(`${r.scenario.padEnd(16)}| ${JSON.stringify(figures)}`);
 }
-console.log(`\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}; the load generator runs on the same cores (its CPU is in loadgenCpuPct).`);
+console.log(
+  `\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}; the load generator runs on the same cores (its CPU is in loadgenCpuPct).`,
+);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const file = join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify({ machine, seconds, rate, results }, null, 2));

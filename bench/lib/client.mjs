@@ -24,7 +24,10 @@ export class Parley {
     const users = [];
     for (let i = 0; i < count; i += 16) {
       const batch = Array.from({ length: Math.min(16, count - i) }, (_, j) =>
-        this.request('POST', '/auth/register', { username: `${stamp}_${i + j}`.slice(0, 32), password: 'bench-password' }),
+        this.request('POST', '/auth/register', {
+          username: `${stamp}_${i + j}`.slice(0, 32),
+          password: 'bench-password',
+        }),
       );
       for (const session of await Promise.all(batch)) users.push({ id: session.user.id, token: session.accessToken });
     }
@@ -36,9 +39,19 @@ export class Parley {
   }
 
   async group(owner, members) {
-    const group = await this.request('POST', '/conversations', { type: 'group', title: 'bench', participantIds: [] }, owner.token);
+    const group = await this.request(
+      'POST',
+      '/conversations',
+      { type: 'group', title: 'bench', participantIds: [] },
+      owner.token,
+    );
     for (let i = 0; i < members.length; i += 100) {
-      await this.request('POST', `/conversations/${group.id}/participants`, { userIds: members.slice(i, i + 100).map((m) => m.id) }, owner.token);
+      await this.request(
+        'POST',
+        `/conversations/${group.id}/participants`,
+        { userIds: members.slice(i, i + 100).map((m) => m.id) },
+        owner.token,
+      );
     }
     return group;
   }

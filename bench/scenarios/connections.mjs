@@ -7,16 +7,23 @@ export async function connections(parley, { count = 15_000, serverPid } = {}) {
   const sockets = [];
   const started = performance.now();
   for (let i = 0; i < count; i += 500) {
-    const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => parley.socket(users[(i + j) % users.length]));
+    const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) =>
+      parley.socket(users[(i + j) % users.length]),
+    );
     sockets.push(...(await Promise.all(batch)));
   }
   const connectSeconds = (performance.now() - started) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the server settle before reading RSS
   const after = rssMiB(serverPid);
-  await Promise.all(sockets.map((socket) => new Promise((resolve) => {
-    socket.once('close', resolve);
-    socket.close();
-  })));
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise((resolve) => {
+          socket.once('close', resolve);
+          socket.close();
+        }),
+    ),
+  );
   return {
     scenario: 'connections',
     sockets: count,
@@ -25,4 +32,3 @@ export async function connections(parley, { count = 15_000, serverPid } = {}) {
     serverKiBPerSocket: round(((after - before) * 1024) / count),
   };
 }
-

@@ -9,7 +9,12 @@ import { summary } from '../lib/stats.mjs';
 export async function latency(parley, { via = 'rest', rate = 1000, seconds = 30, pairs = 100 } = {}) {
   const users = await parley.users(pairs * 2, `lat${via[0]}`);
   const conversations = [];
-  for (let i = 0; i < pairs; i++) conversations.push({ id: (await parley.direct(users[2 * i], users[2 * i + 1])).id, a: users[2 * i], b: users[2 * i + 1] });
+  for (let i = 0; i < pairs; i++)
+    conversations.push({
+      id: (await parley.direct(users[2 * i], users[2 * i + 1])).id,
+      a: users[2 * i],
+      b: users[2 * i + 1],
+    });
 
   const sentAt = new Map(); // clientMessageId -> time
   const seen = new Map(); // `${socket}|${clientMessageId}` -> count
@@ -50,7 +55,14 @@ export async function latency(parley, { via = 'rest', rate = 1000, seconds = 30,
         const clientMessageId = `${via}-${sent}`;
         sentAt.set(clientMessageId, performance.now());
         if (via === 'ws') {
-          socketOf.get(sender.id).send(JSON.stringify({ event: 'message.send', data: { conversationId: conversation.id, content: `m${sent}`, clientMessageId } }));
+          socketOf
+            .get(sender.id)
+            .send(
+              JSON.stringify({
+                event: 'message.send',
+                data: { conversationId: conversation.id, content: `m${sent}`, clientMessageId },
+              }),
+            );
         } else {
           parley.send(sender, conversation.id, `m${sent}`, clientMessageId).catch(() => (failed += 1));
         }

@@ -2,10 +2,16 @@
 export async function throughput(parley, { senders = 16, seconds = 15 } = {}) {
   const users = await parley.users(senders * 2, 'thr');
   const pairs = [];
-  for (let i = 0; i < senders; i++) pairs.push({ sender: users[2 * i], id: (await parley.direct(users[2 * i], users[2 * i + 1])).id, recipient: users[2 * i + 1] });
+  for (let i = 0; i < senders; i++)
+    pairs.push({
+      sender: users[2 * i],
+      id: (await parley.direct(users[2 * i], users[2 * i + 1])).id,
+      recipient: users[2 * i + 1],
+    });
   let delivered = 0;
   const sockets = [];
-  for (const pair of pairs) sockets.push(await parley.socket(pair.recipient, (frame) => frame.event === 'message.created' && (delivered += 1)));
+  for (const pair of pairs)
+    sockets.push(await parley.socket(pair.recipient, (frame) => frame.event === 'message.created' && (delivered += 1)));
 
   let persisted = 0;
   const deadline = performance.now() + seconds * 1000;
