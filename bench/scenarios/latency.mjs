@@ -55,14 +55,12 @@ export async function latency(parley, { via = 'rest', rate = 1000, seconds = 30,
         const clientMessageId = `${via}-${sent}`;
         sentAt.set(clientMessageId, performance.now());
         if (via === 'ws') {
-          socketOf
-            .get(sender.id)
-            .send(
-              JSON.stringify({
-                event: 'message.send',
-                data: { conversationId: conversation.id, content: `m${sent}`, clientMessageId },
-              }),
-            );
+          socketOf.get(sender.id).send(
+            JSON.stringify({
+              event: 'message.send',
+              data: { conversationId: conversation.id, content: `m${sent}`, clientMessageId },
+            }),
+          );
         } else {
           parley.send(sender, conversation.id, `m${sent}`, clientMessageId).catch(() => (failed += 1));
         }
