@@ -70,29 +70,96 @@ async function startServer() {
   };
 }
 
-const server = args.target ? { url: args.target, pid: undefined, stop: async () => undefined } : await startServer();
-const parley = new Parley(server.url);
-const results = [];
-const run = async (name, fn) => {
-  if (!wanted.includes(name)) return;
-  const serverCpu = server.pid ? cpuSampler(server.pid) : () => null;
-  const loadgenCpu = cpuSampler(process.pid);
-  const result = await fn();
-  result.serverCpuPct = serverCpu();
-  result.loadgenCpuPct = loadgenCpu();
-  if (server.pid) result.serverRssMiB ??= rssMiB(server.pid);
-  results.push(result);
-  console.log(JSON.stringify(result));
-};
+/** A reference server (see bench/references): relay, or pgws on its own embedded PostgreSQL. */
+async function startReference(kind) {
+  let database;
+  let dataDir;
+  let url;
+  if (kind === 'pgws') {
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-ref-'));
+    execFileSync('chmod', ['755', dataDir]);
+    const { EmbeddedDatabase } = (await import(join(root, 'dist/src/database/embedded-postgres.js'))).default;
+    database = new EmbeddedDatabase({ dataDir, port: 0, database: 'reference', log: () => undefined });
+    url = await database.start();
+  }
+  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bench/references/reference-server.mjs'), kind, String(port), url ?? ''],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (
+      await fetch(`${base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: base,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await database?.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
-try {
-  await run('latency-rest', () => latency(parley, { via: 'rest', rate, seconds }));
-  await run('latency-ws', () => latency(parley, { via: 'ws', rate, seconds }));
-  await run('throughput', () => throughput(parley, { seconds: Math.min(seconds, 15) }));
-  await run('fanout', () => fanout(parley, { members: Number(args.members ?? 1000) }));
-  await run('connections', () => connections(parley, { count: Number(args.sockets ?? 15_000), serverPid: server.pid }));
-} finally {
-  await server.stop();
+const REFERENCE_SCENARIOS = ['latency-rest', 'latency-ws', 'throughput'];
+const targets = ['parley', ...(args.references === 'no' || args.target ? [] : ['relay', 'pgws'])];
+const results = [];
+
+for (const target of targets) {
+  const scenarios = wanted.filter((name) => target === 'parley' || REFERENCE_SCENARIOS.includes(name));
+  if (!scenarios.length) continue;
+  const server =
+    target !== 'parley'
+      ? await startReference(target)
+      : args.target
+        ? { url: args.target, pid: undefined, stop: async () => undefined }
+        : await startServer();
+  const parley = new Parley(server.url);
+  const run = async (name, fn) => {
+    if (!scenarios.includes(name)) return;
+    const serverCpu = server.pid ? cpuSampler(server.pid) : () => null;
+    const loadgenCpu = cpuSampler(process.pid);
+    const result = { target, ...(await fn()) };
+    result.serverCpuPct = serverCpu();
+    result.loadgenCpuPct = loadgenCpu();
+    if (server.pid) result.serverRssMiB ??= rssMiB(server.pid);
+    results.push(result);
+    console.log(JSON.stringify(result));
+  };
+  try {
+    await run('latency-rest', () => latency(parley, { via: 'rest', rate, seconds }));
+    await run('latency-ws', () => latency(parley, { via: 'ws', rate, seconds }));
+    await run('throughput', () => throughput(parley, { seconds: Math.min(seconds, 15) }));
+    await run('fanout', () => fanout(parley, { members: Number(args.members ?? 1000) }));
+    await run('connections', () =>
+      connections(parley, { count: Number(args.sockets ?? 15_000), serverPid: server.pid }),
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Parley's figure over a reference's, for the headline metric of a scenario. */
+function ratios(result) {
+  const headline = (r) => (r.scenario === 'throughput' ? r.persistedPerSec : r.latencyMs?.p50);
+  const parts = [];
+  for (const reference of ['relay', 'pgws']) {
+    const other = results.find((r) => r.target === reference && r.scenario === result.scenario);
+    if (other && headline(other)) parts.push(`${(headline(result) / headline(other)).toFixed(2)}x ${reference}`);
+  }
+  return parts.length ? ` (${result.scenario === 'throughput' ? 'msgs/s' : 'p50'}: ${parts.join(', ')})` : '';
 }
 
 const machine = {
@@ -102,12 +169,14 @@ const machine = {
   loadavg: loadavg(),
   node: process.version,
 };
-console.log('\nscenario        | figures');
-console.log('----------------|--------------------------------------------------------------');
+console.log('\nscenario                | figures (ratios: Parley / reference)');
+console.log('------------------------|--------------------------------------------------------------');
 for (const r of results) {
   const figures = { ...r };
   delete figures.scenario;
-  console.log(`${r.scenario.padEnd(16)}| ${JSON.stringify(figures)}`);
+  delete figures.target;
+  const label = `${r.scenario}${r.target === 'parley' ? '' : ` [${r.target}]`}`;
+  console.log(`${label.padEnd(24)}| ${JSON.stringify(figures)}${r.target === 'parley' ? ratios(r) : ''}`);
 }
 console.log(
   `\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}; the load generator runs on the same cores (its CPU is in loadgenCpuPct).`,
