@@ -3,6 +3,12 @@ import { Transform } from 'class-transformer';
 /** Lower-cases strings and leaves anything else for the validators to reject. */
 export const ToLowerCase = () => Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
+/** Lower-cases each string of an array (ids compared as strings); anything else is left for the validators. */
+export const ToLowerCaseEach = () =>
+  Transform(({ value }) =>
+    Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item.toLowerCase() : item)) : value,
+  );
+
 /** Trims strings and leaves anything else for the validators to reject. */
 export const Trim = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 

@@ -1,8 +1,8 @@
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { RedisService } from '../redis/redis.service';
 import type { DomainEvent, DomainEventName, DomainEvents } from './domain-events';
-import { EventBus, type DomainEventHandler } from './event-bus';
+import { EventBus } from './event-bus';
 
 export const EVENTS_CHANNEL = 'parley:events';
 
@@ -15,8 +15,6 @@ export const EVENTS_CHANNEL = 'parley:events';
  * outage); when publishing is impossible, it delivers locally only.
  */
 export class RedisEventBus extends EventBus implements OnModuleDestroy {
-  private readonly logger = new Logger(RedisEventBus.name);
-  private readonly handlers = new Set<DomainEventHandler>();
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private subscribed = false;
@@ -55,18 +53,13 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
     if (!canPublish || !this.subscribed) this.dispatch(event);
   }
 
-  subscribe(handler: DomainEventHandler): () => void {
-    this.handlers.add(handler);
-    return () => this.handlers.delete(handler);
-  }
-
   /** Resolves once this instance's subscription is live. */
   whenSubscribed(): Promise<void> {
     return this.subscribed ? Promise.resolve() : new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
   onModuleDestroy(): void {
-    this.handlers.clear();
+    this.clearHandlers();
   }
 
   private receive(text: string): void {
@@ -78,15 +71,5 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
       return;
     }
     this.dispatch(event);
-  }
-
-  private dispatch(event: DomainEvent): void {
-    for (const handler of this.handlers) {
-      try {
-        handler(event);
-      } catch (error) {
-        this.logger.error({ err: error, event: event.name }, 'domain event handler failed');
-      }
-    }
   }
 }

@@ -4,7 +4,6 @@
  * from these, and a test checks the gateway against it.
  */
 export const CLIENT_EVENTS = ['ping', 'auth', 'typing', 'read', 'delivered', 'message.send'] as const;
-export type ClientEvent = (typeof CLIENT_EVENTS)[number];
 
 /** Server events that answer one client frame or open the connection. */
 export const REPLY_EVENTS = ['connected', 'pong', 'auth.ok', 'read.ok', 'message.ack', 'error'] as const;

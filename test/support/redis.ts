@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { freePort } from './server-process';
+import { freePort } from '../../src/common/free-port';
 
 /** REDIS_URL, else the local default, when it answers; undefined otherwise. */
 export async function availableRedisUrl(): Promise<string | undefined> {

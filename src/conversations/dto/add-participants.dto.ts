@@ -1,12 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsUUID } from 'class-validator';
+import { ToLowerCaseEach } from '../../common/validation';
 
 export class AddParticipantsDto {
   @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: 100 })
-  @Transform(({ value }) =>
-    Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value,
-  )
+  @ToLowerCaseEach()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)

@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -11,12 +10,7 @@ import {
   Matches,
   ValidateIf,
 } from 'class-validator';
-import { SINGLE_LINE_TEXT, ToLowerCase, Trim } from '../../common/validation';
-
-const lowerCaseAll = () =>
-  Transform(({ value }) =>
-    Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value,
-  );
+import { SINGLE_LINE_TEXT, ToLowerCase, ToLowerCaseEach, Trim } from '../../common/validation';
 
 /** `{type:"direct", participantId}` or `{type:"group", title, participantIds}`. */
 export class CreateConversationDto {
@@ -40,7 +34,7 @@ export class CreateConversationDto {
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'group only: the members besides the creator' })
   @ValidateIf((o: CreateConversationDto) => o.type === 'group' || o.participantIds !== undefined)
-  @lowerCaseAll()
+  @ToLowerCaseEach()
   @IsArray()
   @ArrayMaxSize(100_000)
   @ArrayUnique()
