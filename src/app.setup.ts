@@ -21,6 +21,9 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   app.useLogger(app.get(Logger));
   app.set('trust proxy', env.TRUST_PROXY_HOPS || false);
   app.disable('x-powered-by');
+  // No ETags: hashing every JSON body costs each request, and clients page by seq and
+  // cursor rather than revalidate.
+  app.set('etag', false);
 
   app.use(pinoHttp(httpLoggerOptions(logger)));
   app.use(app.get(MetricsService).httpMiddleware());

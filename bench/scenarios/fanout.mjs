@@ -1,7 +1,7 @@
 import { summary } from '../lib/stats.mjs';
 
 /** One sender into a group of `members`, each member with a socket: time to the last socket. */
-export async function fanout(parley, { members = 1000, messages = 50 } = {}) {
+export async function fanout(parley, { members = 1000, messages = 50 } = {}, load) {
   const users = await parley.users(members, 'fan');
   const [sender, ...others] = users;
   const group = await parley.group(sender, others);
@@ -24,6 +24,7 @@ export async function fanout(parley, { members = 1000, messages = 50 } = {}) {
     );
   }
   const toLast = [];
+  load?.begin();
   for (let i = 0; i < messages; i++) {
     const content = `f${i}`;
     const entry = { count: 0, last: 0 };
@@ -34,6 +35,7 @@ export async function fanout(parley, { members = 1000, messages = 50 } = {}) {
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     toLast.push(entry.last - start);
   }
+  load?.end();
   for (const socket of sockets) socket.close();
   const complete = [...arrivals.values()].filter((e) => e.count === users.length).length;
   return { scenario: 'fanout', members: users.length, messages, complete, toLastSocketMs: summary(toLast) };

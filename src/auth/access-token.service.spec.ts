@@ -21,11 +21,14 @@ describe('AccessTokenService', () => {
   const exp = () => Math.floor(Date.now() / 1000) + 60;
 
   it('signs a token that verifies to its user and expiry', () => {
+    const signedAt = Date.now();
     const { accessToken, expiresIn } = service.sign(USER);
     expect(expiresIn).toBe(900);
     const verified = service.verify(accessToken);
     expect(verified.userId).toBe(USER);
-    expect(verified.expiresAt.getTime()).toBeGreaterThan(Date.now() + 899_000);
+    // exp is in whole seconds: up to 999 ms below signing time + 900 s.
+    expect(verified.expiresAt.getTime()).toBeGreaterThan(signedAt + 899_000);
+    expect(verified.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 900_000);
   });
 
   it.each([
@@ -71,5 +74,31 @@ describe('AccessTokenService', () => {
     const anonymous = { headers: {} } as IncomingMessage;
     expect(service.authenticateRequest(anonymous)).toBeUndefined();
     spy.mockRestore();
+  });
+
+  it('checks a signature once per token, and a remembered token still expires', () => {
+    const fresh = new AccessTokenService(jwt, config as never);
+    const signatureChecks = jest.spyOn(jwt, 'verify');
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const token = craft({ alg: 'HS256', typ: 'JWT' }, { sub: USER, typ: 'access', exp: expiresAt });
+    expect(fresh.verify(token).userId).toBe(USER);
+    expect(fresh.verify(token).userId).toBe(USER);
+    expect(signatureChecks).toHaveBeenCalledTimes(1);
+
+    const now = jest.spyOn(Date, 'now').mockReturnValue(expiresAt * 1000 + 1);
+    expect(() => fresh.verify(token)).toThrow('Access token expired');
+    now.mockRestore();
+    signatureChecks.mockRestore();
+  });
+
+  it('does not remember a token that failed', () => {
+    const fresh = new AccessTokenService(jwt, config as never);
+    const forged = craft(
+      { alg: 'HS256' },
+      { sub: USER, typ: 'access', exp: exp() },
+      'another-secret-another-secret-another',
+    );
+    expect(() => fresh.verify(forged)).toThrow(UnauthorizedException);
+    expect(() => fresh.verify(forged)).toThrow(UnauthorizedException);
   });
 });

@@ -17,6 +17,8 @@ interface AccessTokenClaims {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TOKEN_LENGTH = 4096;
+/** Verified tokens remembered; the oldest is dropped beyond this many. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Signs and verifies access tokens (HS256 only: `alg: none` and algorithm
@@ -27,6 +29,12 @@ export class AccessTokenService {
   private readonly ttlSeconds: number;
   /** One verification per request, shared by the rate-limit and auth guards. */
   private readonly verified = new WeakMap<object, AuthenticatedUser | null>();
+  /**
+   * Tokens that verified, until they expire: a client sends the same token with every
+   * request for its lifetime, and a signature check costs more than the rest of the
+   * guard. A token's claims cannot change, so only its expiry is checked again.
+   */
+  private readonly recent = new Map<string, AuthenticatedUser>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -45,6 +53,16 @@ export class AccessTokenService {
     if (typeof token !== 'string' || !token || token.length > MAX_TOKEN_LENGTH) {
       throw new UnauthorizedException('Invalid access token');
     }
+    const known = this.recent.get(token);
+    if (known && known.expiresAt.getTime() > Date.now()) return known;
+    this.recent.delete(token);
+    const user = this.verifySignature(token);
+    if (this.recent.size >= VERIFIED_CACHE_SIZE) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(token, user);
+    return user;
+  }
+
+  private verifySignature(token: string): AuthenticatedUser {
     let claims: AccessTokenClaims;
     try {
       claims = this.jwt.verify<AccessTokenClaims>(token, { algorithms: ['HS256'] });

@@ -1,3 +1,7 @@
+import { DatabaseError, type Pool } from 'pg';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+
 /** Anything with TypeORM's `query` (DataSource, EntityManager, QueryRunner). */
 export interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -14,4 +18,27 @@ export async function queryRows<T>(db: Queryable, sql: string, parameters: unkno
     return result[0] as T[];
   }
   return result as T[];
+}
+
+/**
+ * Rows of a named statement, sent on the driver's pool without TypeORM's query
+ * runner: PostgreSQL parses and plans it once per connection instead of once per
+ * call. For the hottest statements only (a send); `name` must be unique per `text`.
+ */
+export async function preparedRows<T extends object>(
+  dataSource: DataSource,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  const pool = (dataSource.driver as PostgresDriver).master as Pool;
+  const result = await pool.query<T>({ name, text, values });
+  return result.rows;
+}
+
+/** The driver error behind a failed statement, raw or wrapped by TypeORM. */
+export function databaseError(error: unknown): { code?: string; constraint?: string } | undefined {
+  if (error instanceof QueryFailedError) return error.driverError as { code?: string; constraint?: string };
+  if (error instanceof DatabaseError) return error;
+  return undefined;
 }

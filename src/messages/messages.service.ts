@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Environment } from '../config/environment';
 import { allocateSeqCte, ConversationsService, type Membership } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
@@ -16,7 +16,7 @@ import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.servic
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { MessageSummariesService } from './message-summaries.service';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message-view';
-import { queryRows } from '../database/sql';
+import { databaseError, preparedRows, queryRows } from '../database/sql';
 
 export const MESSAGE_PAGE_DEFAULT = 50;
 
@@ -34,11 +34,25 @@ export interface MessagePage {
 const MESSAGE_NOT_FOUND = 'Message not found';
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
+// One statement, so one transaction: the seq taken, membership and the reply target
+// checked, the row inserted and the recipients returned, or nothing at all. A reply
+// must point into the same conversation.
+const SEND_SQL = `WITH ${allocateSeqCte(
+  '$1::uuid',
+  '$2::uuid',
+  '($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))',
+)},
+  inserted AS (
+    INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
+    SELECT id, seq, $2, $3, $4, $5 FROM allocated
+    RETURNING ${RETURNING})
+  SELECT inserted.*, allocated.member_ids FROM inserted, allocated`;
+
 const CLIENT_MESSAGE_ID_INDEX = 'UQ_messages_sender_client_message_id';
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const driverError = (error as QueryFailedError).driverError as { code?: string; constraint?: string } | undefined;
-  return error instanceof QueryFailedError && driverError?.code === '23505' && driverError.constraint === constraint;
+  const driverError = databaseError(error);
+  return driverError?.code === '23505' && driverError.constraint === constraint;
 }
 
 @Injectable()
@@ -78,20 +92,15 @@ export class MessagesService {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
 
-    // A reply must point into the same conversation; checked in the same statement.
-    const replyTargetOk = `($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))`;
     let row: (MessageRow & { member_ids: string[] }) | undefined;
     try {
-      [row] = await queryRows<MessageRow & { member_ids: string[] }>(
-        this.dataSource,
-        `WITH ${allocateSeqCte('$1::uuid', '$2::uuid', replyTargetOk)},
-         inserted AS (
-           INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
-           SELECT id, seq, $2, $3, $4, $5 FROM allocated
-           RETURNING ${RETURNING})
-         SELECT inserted.*, allocated.member_ids FROM inserted, allocated`,
-        [conversationId, senderId, input.content, clientMessageId, replyToId],
-      );
+      [row] = await preparedRows<MessageRow & { member_ids: string[] }>(this.dataSource, 'message-send', SEND_SQL, [
+        conversationId,
+        senderId,
+        input.content,
+        clientMessageId,
+        replyToId,
+      ]);
     } catch (error) {
       // The unique (sender, clientMessageId) index refused it: a retry. The statement
       // rolled back whole, its seq included.
