@@ -23,7 +23,10 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     // gen_random_uuid() is built in since PostgreSQL 13: no extension to install.
     uuidExtension: 'pgcrypto',
     installExtensions: false,
-    extra: { max: poolSize, connectionTimeoutMillis: 5_000, application_name: 'parley' },
+    // Connections once opened stay open (min = max): no reconnect (a backend start and a
+    // SCRAM handshake each) when traffic returns after a lull, and no idle timer armed
+    // on every release.
+    extra: { max: poolSize, min: poolSize, connectionTimeoutMillis: 5_000, application_name: 'parley' },
   };
 }
 

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createRootLogger, redactUrl } from './logging';
+import { createRootLogger, redactUrl, serializeRequest } from './logging';
 
 describe('logging', () => {
   it('redacts the token query parameter of a URL', () => {
@@ -24,5 +24,22 @@ describe('logging', () => {
     expect(text).not.toMatch(/secret-jwt|secret-q|hunter22|secret-rt|secret-cookie/);
     expect(text).toContain('[REDACTED]');
     expect(text).toContain('alice');
+  });
+
+  it('logs a request by method, redacted URL, address and agent, never its headers', () => {
+    const line = serializeRequest({
+      id: 'r1',
+      method: 'GET',
+      url: '/ws?token=eyJ.secret.sig',
+      remoteAddress: '127.0.0.1',
+      headers: { authorization: 'Bearer secret-jwt', cookie: 'sid=secret', 'user-agent': 'app/1.0' },
+    });
+    expect(line).toEqual({
+      id: 'r1',
+      method: 'GET',
+      url: '/ws?token=[REDACTED]',
+      remoteAddress: '127.0.0.1',
+      userAgent: 'app/1.0',
+    });
   });
 });

@@ -49,11 +49,28 @@ export function httpLoggerOptions(logger: Logger): PinoHttpOptions {
       return res.statusCode >= 400 ? 'warn' : 'info';
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+    // A request line names the request rather than copying its headers: nothing from
+    // a header can leak, and every request (logged or not at the configured level)
+    // pays for serialising its bindings.
     serializers: {
-      req(req: { url?: string }) {
-        req.url = redactUrl(req.url);
-        return req;
-      },
+      req: serializeRequest,
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
+  };
+}
+
+export function serializeRequest(req: {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  remoteAddress?: string;
+  headers?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    id: req.id,
+    method: req.method,
+    url: redactUrl(req.url),
+    remoteAddress: req.remoteAddress,
+    userAgent: req.headers?.['user-agent'],
   };
 }
