@@ -24,6 +24,9 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   // No ETags: hashing every JSON body costs each request, and clients page by seq and
   // cursor rather than revalidate.
   app.set('etag', false);
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = env.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = env.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1_000; // must exceed keepAliveTimeout
 
   app.use(pinoHttp(httpLoggerOptions(logger)));
   app.use(app.get(MetricsService).httpMiddleware());

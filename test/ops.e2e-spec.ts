@@ -90,6 +90,11 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     expect(res.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 
+  it('keeps idle connections open longer than a proxy pools them (no ECONNRESET race)', async () => {
+    const res = await t.http.get('/health/live');
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+
   it('echoes a sane X-Request-Id and makes one up otherwise', async () => {
     const given = await t.http.get('/health/live', { headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers.get('x-request-id')).toBe('abc-123');

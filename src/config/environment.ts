@@ -211,6 +211,17 @@ export class Environment {
   @IsInt()
   @Min(100)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /**
+   * How long an idle keep-alive connection stays open. Above the idle timeout of
+   * whatever pools connections to us (nginx's upstream keepalive_timeout is 60 s), or a
+   * request sent on a connection we are closing fails with ECONNRESET.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 }
 
 export class ConfigurationError extends Error {
