@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { createGroup, openDirect, registerUser, type RegisteredUser } from './support/factories';
 import { recordEvents } from './support/events';
 import { EventBus } from '../src/events/event-bus';
+import { MessagesService } from '../src/messages/messages.service';
+import { countQueries } from './support/query-counter';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /** Correctness under concurrency: nothing lost, reordered or doubled. */
@@ -95,6 +97,63 @@ describe('concurrency', () => {
     expect(created).toHaveLength(11); // 10 distinct + the first of the duplicates
     expect(created.map((r) => r.body.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
     expect(rec.of('message.created')).toHaveLength(11);
+  });
+
+  it('batches sends that arrive together: fewer statements than sends, each conversation gapless', async () => {
+    const users = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => registerUser(t.http)));
+    const conversations = await Promise.all([0, 2, 4, 6].map((i) => openDirect(t.http, users[i], users[i + 1])));
+    const rec = recordEvents(t);
+    // Straight to the service, all in one tick: while the first statements are in flight,
+    // the rest queue and must go together.
+    const messages = t.app.get(MessagesService);
+    const { result: results, queries } = await countQueries(t.dataSource, () =>
+      Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          const pair = i % 4;
+          return messages.send(users[2 * pair + (i % 2)].id, conversations[pair], {
+            content: `b${i}`,
+            clientMessageId: `b${i}`,
+          });
+        }),
+      ),
+    );
+    rec.stop();
+    expect(results.every((r) => r.created)).toBe(true);
+    const sends = queries.filter((q) => q.includes('INSERT INTO messages'));
+    expect(sends.length).toBeLessThan(10);
+    for (const id of conversations) {
+      const seqs = results
+        .filter((r) => r.message.conversationId === id)
+        .map((r) => r.message.seq)
+        .sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    }
+    expect(rec.of('message.created')).toHaveLength(40);
+  });
+
+  it('answers each send of a batch on its own: an outsider gets 404, a retry the original, the rest 201', async () => {
+    const [a, b, outsider] = await Promise.all([registerUser(t.http), registerUser(t.http), registerUser(t.http)]);
+    const id = await openDirect(t.http, a, b);
+    const first = await send(a, id, { content: 'original', clientMessageId: 'again' });
+    const rec = recordEvents(t);
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        i % 4 === 0
+          ? send(outsider, id, { content: 'let me in' })
+          : i % 4 === 1
+            ? send(a, id, { content: 'original', clientMessageId: 'again' })
+            : send(b, id, { content: `ok${i}` }),
+      ),
+    );
+    rec.stop();
+    expect(results.filter((_, i) => i % 4 === 0).every((r) => r.status === 404)).toBe(true);
+    expect(results.filter((_, i) => i % 4 === 1).every((r) => r.status === 200 && r.body.id === first.body.id)).toBe(
+      true,
+    );
+    const created = results.filter((r) => r.status === 201);
+    expect(created).toHaveLength(12);
+    expect(created.map((r) => r.body.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    expect(rec.of('message.created')).toHaveLength(12);
   });
 
   it('publishes only after the commit: a separate connection already sees the row', async () => {

@@ -467,23 +467,31 @@ export class ConversationsService {
 }
 
 /**
- * The seq-taking step of a send, as a CTE named `allocated` (id, seq, member_ids)
- * for the sender's one INSERT statement. It checks that the sender takes part
- * (and `condition`, the caller's own check on the row `c`), takes the next seq
- * under the conversation's row lock, which serialises senders, and returns the
- * participants. One statement is one transaction: if the INSERT fails, no seq is
- * taken, so seqs stay gapless; and a send costs a single round trip.
+ * The seq-taking step of sending, as CTEs for the sender's one INSERT statement.
+ * `accepted` is a CTE of the messages to send (conversation_id, ord, ...) already
+ * checked (participant, reply target). Their conversations are locked in id order
+ * (two batches never wait on each other in a cycle), each takes as many seqs as it
+ * has messages, and `numbered` gives every accepted message its seq (in `ord` order
+ * within a conversation) and its conversation's participants. One statement is one
+ * transaction: if the INSERT fails, no seq is taken, so seqs stay gapless.
  */
-export function allocateSeqCte(conversation: string, sender: string, condition = 'TRUE'): string {
-  return `allocated AS (
-    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
-     WHERE c.id = ${conversation}
-       AND EXISTS (SELECT 1 FROM conversation_participants p
-                    WHERE p.conversation_id = c.id AND p.user_id = ${sender} AND p.left_at IS NULL)
-       AND ${condition}
-    RETURNING c.id, c.last_seq AS seq,
+export function allocateSeqsCtes(accepted: string): string {
+  return `locked AS (
+    SELECT c.id FROM conversations c
+     WHERE c.id IN (SELECT conversation_id FROM ${accepted})
+     ORDER BY c.id FOR UPDATE),
+  allocated AS (
+    UPDATE conversations c SET last_seq = c.last_seq + n.count, updated_at = clock_timestamp()
+      FROM (SELECT l.id, count(*)::int AS count FROM locked l JOIN ${accepted} a ON a.conversation_id = l.id
+             GROUP BY l.id) n
+     WHERE c.id = n.id
+    RETURNING c.id, c.last_seq - n.count AS base,
               ARRAY(SELECT p.user_id::text FROM conversation_participants p
-                     WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids)`;
+                     WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids),
+  numbered AS (
+    SELECT a.*, al.member_ids,
+           (al.base + row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.ord))::int AS seq
+      FROM ${accepted} a JOIN allocated al ON al.id = a.conversation_id)`;
 }
 
 function memberIds(view: ConversationView): string[] {

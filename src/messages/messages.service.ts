@@ -9,12 +9,13 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Environment } from '../config/environment';
-import { allocateSeqCte, ConversationsService, type Membership } from '../conversations/conversations.service';
+import { allocateSeqsCtes, ConversationsService, type Membership } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { MessageSummariesService } from './message-summaries.service';
+import { Batcher, type ItemOutcome } from './send-batcher';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message-view';
 import { databaseError, preparedRows, queryRows } from '../database/sql';
 
@@ -34,25 +35,49 @@ export interface MessagePage {
 const MESSAGE_NOT_FOUND = 'Message not found';
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
-// One statement, so one transaction: the seq taken, membership and the reply target
-// checked, the row inserted and the recipients returned, or nothing at all. A reply
-// must point into the same conversation.
-const SEND_SQL = `WITH ${allocateSeqCte(
-  '$1::uuid',
-  '$2::uuid',
-  '($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))',
-)},
+// Sends one or many messages in one statement, so one transaction: each message's
+// sender must take part and its reply target be in the same conversation; those
+// that pass take their seqs and are inserted, with their conversation's recipients.
+// A message that does not pass simply has no row (`ord` says which rows are whose).
+const SEND_SQL = `WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::varchar[], $6::uuid[])
+      AS i(ord, conversation_id, sender_id, content, client_message_id, reply_to_id)),
+  accepted AS (
+    SELECT i.* FROM input i
+     WHERE EXISTS (SELECT 1 FROM conversation_participants p
+                    WHERE p.conversation_id = i.conversation_id AND p.user_id = i.sender_id AND p.left_at IS NULL)
+       AND (i.reply_to_id IS NULL OR EXISTS (SELECT 1 FROM messages r
+                    WHERE r.id = i.reply_to_id AND r.conversation_id = i.conversation_id))),
+  ${allocateSeqsCtes('accepted')},
   inserted AS (
     INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
-    SELECT id, seq, $2, $3, $4, $5 FROM allocated
+    SELECT conversation_id, seq, sender_id, content, client_message_id, reply_to_id FROM numbered
     RETURNING ${RETURNING})
-  SELECT inserted.*, allocated.member_ids FROM inserted, allocated`;
+  SELECT inserted.*, numbered.ord, numbered.member_ids
+    FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
+
+/** Sends in flight at once; those arriving meanwhile are batched into the next statement. */
+const SEND_STATEMENTS_IN_FLIGHT = 4;
+const SEND_BATCH_MAX = 64;
+
+interface SendItem {
+  senderId: string;
+  conversationId: string;
+  content: string;
+  clientMessageId: string | null;
+  replyToId: string | null;
+}
+
+/** A stored message and its conversation's participants, or undefined when the send was not accepted. */
+type Sent = { row: MessageRow; memberIds: string[] } | undefined;
 
 const CLIENT_MESSAGE_ID_INDEX = 'UQ_messages_sender_client_message_id';
 
+const UNIQUE_VIOLATION = '23505';
+
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const driverError = databaseError(error);
-  return driverError?.code === '23505' && driverError.constraint === constraint;
+  return driverError?.code === UNIQUE_VIOLATION && driverError.constraint === constraint;
 }
 
 @Injectable()
@@ -75,6 +100,54 @@ export class MessagesService {
     this.editWindowMs = config.get('EDIT_WINDOW_MS', { infer: true });
   }
 
+  private readonly sends = new Batcher<SendItem, Sent>(
+    (items) => this.storeBatch(items),
+    SEND_STATEMENTS_IN_FLIGHT,
+    SEND_BATCH_MAX,
+  );
+
+  /**
+   * Stores a batch in one statement. If a batch of several hits a unique index (a
+   * clientMessageId already used, two retries of one message in the same batch),
+   * every item is sent again on its own, so that each gets its own answer.
+   */
+  private async storeBatch(items: SendItem[]): Promise<ItemOutcome<Sent>[]> {
+    try {
+      return (await this.storeTogether(items)).map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (items.length === 1 || databaseError(error)?.code !== UNIQUE_VIOLATION) {
+        return items.map(() => ({ ok: false, error }));
+      }
+      return Promise.all(
+        items.map((item) =>
+          this.storeTogether([item]).then(
+            ([value]) => ({ ok: true as const, value }),
+            (itemError: unknown) => ({ ok: false as const, error: itemError }),
+          ),
+        ),
+      );
+    }
+  }
+
+  private async storeTogether(items: SendItem[]): Promise<Sent[]> {
+    const rows = await preparedRows<MessageRow & { ord: number; member_ids: string[] }>(
+      this.dataSource,
+      'message-send',
+      SEND_SQL,
+      [
+        items.map((_, i) => i),
+        items.map((i) => i.conversationId),
+        items.map((i) => i.senderId),
+        items.map((i) => i.content),
+        items.map((i) => i.clientMessageId),
+        items.map((i) => i.replyToId),
+      ],
+    );
+    const sent: Sent[] = items.map(() => undefined);
+    for (const { ord, member_ids: memberIds, ...row } of rows) sent[ord] = { row, memberIds };
+    return sent;
+  }
+
   /**
    * Sends a message: `created` is false when the same sender already sent this
    * clientMessageId with the same content (a retry): the original comes back, no
@@ -89,30 +162,25 @@ export class MessagesService {
     const allowed = this.limiter.consume(`send:${senderId}`, this.sendLimit);
     if (!allowed.allowed) throw new RateLimitedException(allowed.retryAfterMs, 'Too many messages, slow down');
     this.assertContent(input.content);
-    const clientMessageId = input.clientMessageId ?? null;
-    const replyToId = input.replyToId ?? null;
-
-    let row: (MessageRow & { member_ids: string[] }) | undefined;
+    let sent: Sent;
     try {
-      [row] = await preparedRows<MessageRow & { member_ids: string[] }>(this.dataSource, 'message-send', SEND_SQL, [
-        conversationId,
+      sent = await this.sends.submit({
         senderId,
-        input.content,
-        clientMessageId,
-        replyToId,
-      ]);
+        conversationId,
+        content: input.content,
+        clientMessageId: input.clientMessageId ?? null,
+        replyToId: input.replyToId ?? null,
+      });
     } catch (error) {
       // The unique (sender, clientMessageId) index refused it: a retry. The statement
       // rolled back whole, its seq included.
       if (isUniqueViolation(error, CLIENT_MESSAGE_ID_INDEX)) return this.earlierSend(senderId, conversationId, input);
       throw error;
     }
-    if (!row) {
+    if (!sent) {
       await this.conversations.membership(conversationId, senderId); // 404 when not a participant
       throw new BadRequestException(['replyToId must be a message of this conversation']);
     }
-    const { member_ids: recipients, ...stored } = row;
-    const sent = { row: stored, memberIds: recipients };
 
     const message = toMessageView(sent.row);
     this.metrics.messagesCreated.inc();
