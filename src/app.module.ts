@@ -29,8 +29,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
-        // The pino-http middleware is installed first in configureApp, so that even
-        // requests rejected by the body parser are logged; this binds it to Nest.
+        // requestLogger (common/logging.ts) is installed first in configureApp, so that even
+        // requests the body parser rejects are logged; the req.log it sets is what this binds
+        // to Nest's Logger for the duration of a request.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         DatabaseModule,
         RedisModule,

@@ -4,8 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { httpLoggerOptions } from './common/logging';
+import { requestLogger } from './common/logging';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
@@ -28,7 +27,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   server.keepAliveTimeout = env.HTTP_KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = env.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1_000; // must exceed keepAliveTimeout
 
-  app.use(pinoHttp(httpLoggerOptions(logger)));
+  app.use(requestLogger(logger));
   app.use(app.get(MetricsService).httpMiddleware());
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.

@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
-import { createRootLogger, redactUrl, serializeRequest } from './logging';
+import { createRootLogger, redactUrl, requestLogger, serializeRequest } from './logging';
 
 describe('logging', () => {
   it('redacts the token query parameter of a URL', () => {
@@ -40,6 +42,90 @@ describe('logging', () => {
       url: '/ws?token=[REDACTED]',
       remoteAddress: '127.0.0.1',
       userAgent: 'app/1.0',
+    });
+  });
+
+  describe('requestLogger', () => {
+    function harness(level: string) {
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
+      const middleware = requestLogger(createRootLogger({ LOG_LEVEL: level as 'info' }, sink));
+      const request = (url: string, headers: Record<string, string> = {}) => {
+        const req = Object.assign(new EventEmitter(), {
+          url,
+          method: 'POST',
+          headers: { authorization: 'Bearer secret-jwt', 'user-agent': 'app/2', ...headers },
+          socket: { remoteAddress: '10.0.0.9' },
+        }) as unknown as IncomingMessage & { id?: string; log?: unknown };
+        const res = Object.assign(new EventEmitter(), {
+          statusCode: 200,
+          writableFinished: false,
+          headers: {} as Record<string, unknown>,
+          setHeader(name: string, value: unknown) {
+            this.headers[name.toLowerCase()] = value;
+          },
+        });
+        let nextCalled = false;
+        middleware(req, res as unknown as ServerResponse, () => (nextCalled = true));
+        const end = (status: number, finished = true) => {
+          res.statusCode = status;
+          res.writableFinished = finished;
+          res.emit(finished ? 'finish' : 'close');
+          if (finished) res.emit('close');
+        };
+        return { req, res, end, nextCalled: () => nextCalled };
+      };
+      return { lines, request };
+    }
+
+    it('writes one line per response, by status, with the request named and no header copied', () => {
+      const { lines, request } = harness('info');
+      const ok = request('/api/v1/x?token=secret-q', { 'x-request-id': 'given-1' });
+      expect(ok.nextCalled()).toBe(true);
+      expect(ok.res.headers['x-request-id']).toBe('given-1');
+      ok.end(201);
+      request('/api/v1/y').end(404);
+      request('/api/v1/z').end(500);
+      request('/api/v1/slow').end(200, false);
+      expect(lines.map((l) => [l.level, l.msg, (l.res as { statusCode: number }).statusCode])).toEqual([
+        [30, 'request completed', 201],
+        [40, 'request completed', 404],
+        [50, 'request completed', 500],
+        [40, 'request aborted', 200],
+      ]);
+      expect(lines[0].req).toEqual({
+        id: 'given-1',
+        method: 'POST',
+        url: '/api/v1/x?token=[REDACTED]',
+        remoteAddress: '10.0.0.9',
+        userAgent: 'app/2',
+      });
+      expect(typeof lines[0].responseTime).toBe('number');
+      expect(JSON.stringify(lines)).not.toMatch(/secret-jwt|secret-q/);
+    });
+
+    it('makes up an id when none or an unsafe one is given, and binds it to req.log', () => {
+      const { lines, request } = harness('info');
+      const r = request('/api/v1/x', { 'x-request-id': 'bad id' });
+      expect(r.req.id).toMatch(/^[0-9a-f-]{36}$/);
+      (r.req.log as { info: (msg: string) => void }).info('inside');
+      expect(lines[0]).toMatchObject({ reqId: r.req.id, msg: 'inside' });
+    });
+
+    it('logs nothing for health and metrics, nor below LOG_LEVEL', () => {
+      const quiet = harness('info');
+      quiet.request('/health').end(200);
+      quiet.request('/metrics').end(200);
+      expect(quiet.lines).toEqual([]);
+      const warnOnly = harness('warn');
+      warnOnly.request('/api/v1/x').end(200);
+      warnOnly.request('/api/v1/x').end(400);
+      expect(warnOnly.lines.map((l) => l.level)).toEqual([40]);
     });
   });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../config/environment';
 
 /** Secrets never reach the log, whatever object they are logged in. */
@@ -35,27 +34,51 @@ export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(/([?&]token=)[^&#]*/gi, '$1[REDACTED]');
 }
 
-export function httpLoggerOptions(logger: Logger): PinoHttpOptions {
-  return {
-    logger,
-    genReqId(req: IncomingMessage, res: ServerResponse) {
-      const incoming = req.headers['x-request-id'];
-      const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customLogLevel(_req, res, error) {
-      if (error || res.statusCode >= 500) return 'error';
-      return res.statusCode >= 400 ? 'warn' : 'info';
-    },
-    autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
-    // A request line names the request rather than copying its headers: nothing from
-    // a header can leak, and every request (logged or not at the configured level)
-    // pays for serialising its bindings.
-    serializers: {
-      req: serializeRequest,
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
+/** Express's request as far as logging reads it (`ip` honours TRUST_PROXY_HOPS). */
+type LoggedRequest = IncomingMessage & { id?: string; log?: Logger; originalUrl?: string; ip?: string };
+
+/**
+ * The access log and request id, for every HTTP request: echoes a sane incoming
+ * X-Request-Id or makes one up, gives the request a logger bound to that id (what
+ * nestjs-pino hands to code logging during the request), and writes one line when
+ * the response ends: info for 2xx/3xx, warn for 4xx and aborted requests, error for
+ * 5xx. The request is serialised only when that line is written: requests whose
+ * line is below LOG_LEVEL cost an id and a small child logger, nothing more.
+ */
+export function requestLogger(logger: Logger) {
+  return (req: LoggedRequest, res: ServerResponse, next: () => void): void => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.id = id;
+    req.log = logger.child({ reqId: id });
+    res.setHeader('X-Request-Id', id);
+    if (!QUIET_PATHS.has((req.url ?? '').split('?')[0])) {
+      const started = performance.now();
+      const done = () => {
+        res.off('finish', done);
+        res.off('close', done);
+        const aborted = !res.writableFinished;
+        const level = res.statusCode >= 500 && !aborted ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
+        if (!logger.isLevelEnabled(level)) return;
+        logger[level](
+          {
+            req: serializeRequest({
+              id,
+              method: req.method,
+              url: req.originalUrl ?? req.url,
+              remoteAddress: req.ip ?? req.socket?.remoteAddress,
+              headers: req.headers,
+            }),
+            res: { statusCode: res.statusCode },
+            responseTime: Math.round(performance.now() - started),
+          },
+          aborted ? 'request aborted' : 'request completed',
+        );
+      };
+      res.on('finish', done);
+      res.on('close', done);
+    }
+    next();
   };
 }
 

@@ -467,7 +467,27 @@ export class ConversationsService {
 }
 
 /**
- * The seq-taking step of sending, as CTEs for the sender's one INSERT statement.
+ * The seq-taking step of a send, as a CTE named `allocated` (id, seq, member_ids)
+ * for the sender's one INSERT statement. It checks that the sender takes part
+ * (and `condition`, the caller's own check on the row `c`), takes the next seq
+ * under the conversation's row lock, which serialises senders, and returns the
+ * participants. One statement is one transaction: if the INSERT fails, no seq is
+ * taken, so seqs stay gapless; and a send costs a single round trip.
+ */
+export function allocateSeqCte(conversation: string, sender: string, condition = 'TRUE'): string {
+  return `allocated AS (
+    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
+     WHERE c.id = ${conversation}
+       AND EXISTS (SELECT 1 FROM conversation_participants p
+                    WHERE p.conversation_id = c.id AND p.user_id = ${sender} AND p.left_at IS NULL)
+       AND ${condition}
+    RETURNING c.id, c.last_seq AS seq,
+              ARRAY(SELECT p.user_id::text FROM conversation_participants p
+                     WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids)`;
+}
+
+/**
+ * The same for a batch of sends, as CTEs for one INSERT statement.
  * `accepted` is a CTE of the messages to send (conversation_id, ord, ...) already
  * checked (participant, reply target). Their conversations are locked in id order
  * (two batches never wait on each other in a cycle), each takes as many seqs as it

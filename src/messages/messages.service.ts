@@ -9,7 +9,12 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Environment } from '../config/environment';
-import { allocateSeqsCtes, ConversationsService, type Membership } from '../conversations/conversations.service';
+import {
+  allocateSeqCte,
+  allocateSeqsCtes,
+  ConversationsService,
+  type Membership,
+} from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
@@ -35,11 +40,25 @@ export interface MessagePage {
 const MESSAGE_NOT_FOUND = 'Message not found';
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
-// Sends one or many messages in one statement, so one transaction: each message's
+// One message in one statement, so one transaction: the seq taken, membership and
+// the reply target checked, the row inserted and the recipients returned, or no
+// row at all (the send was not accepted).
+const SEND_ONE_SQL = `WITH ${allocateSeqCte(
+  '$1::uuid',
+  '$2::uuid',
+  '($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))',
+)},
+  inserted AS (
+    INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
+    SELECT id, seq, $2, $3, $4, $5 FROM allocated
+    RETURNING ${RETURNING})
+  SELECT inserted.*, 0 AS ord, allocated.member_ids FROM inserted, allocated`;
+
+// Several messages in one statement, so one transaction: each message's
 // sender must take part and its reply target be in the same conversation; those
 // that pass take their seqs and are inserted, with their conversation's recipients.
 // A message that does not pass simply has no row (`ord` says which rows are whose).
-const SEND_SQL = `WITH input AS (
+const SEND_MANY_SQL = `WITH input AS (
     SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::varchar[], $6::uuid[])
       AS i(ord, conversation_id, sender_id, content, client_message_id, reply_to_id)),
   accepted AS (
@@ -56,7 +75,7 @@ const SEND_SQL = `WITH input AS (
   SELECT inserted.*, numbered.ord, numbered.member_ids
     FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
 
-/** Sends in flight at once; those arriving meanwhile are batched into the next statement. */
+/** Send statements in flight at once; sends arriving meanwhile go together in the next one. */
 const SEND_STATEMENTS_IN_FLIGHT = 4;
 const SEND_BATCH_MAX = 64;
 
@@ -130,19 +149,25 @@ export class MessagesService {
   }
 
   private async storeTogether(items: SendItem[]): Promise<Sent[]> {
-    const rows = await preparedRows<MessageRow & { ord: number; member_ids: string[] }>(
-      this.dataSource,
-      'message-send',
-      SEND_SQL,
-      [
-        items.map((_, i) => i),
-        items.map((i) => i.conversationId),
-        items.map((i) => i.senderId),
-        items.map((i) => i.content),
-        items.map((i) => i.clientMessageId),
-        items.map((i) => i.replyToId),
-      ],
-    );
+    type Row = MessageRow & { ord: number; member_ids: string[] };
+    // A lone send takes the simpler statement: cheaper for PostgreSQL than a batch of one.
+    const rows =
+      items.length === 1
+        ? await preparedRows<Row>(this.dataSource, 'message-send-one', SEND_ONE_SQL, [
+            items[0].conversationId,
+            items[0].senderId,
+            items[0].content,
+            items[0].clientMessageId,
+            items[0].replyToId,
+          ])
+        : await preparedRows<Row>(this.dataSource, 'message-send-many', SEND_MANY_SQL, [
+            items.map((_, i) => i),
+            items.map((i) => i.conversationId),
+            items.map((i) => i.senderId),
+            items.map((i) => i.content),
+            items.map((i) => i.clientMessageId),
+            items.map((i) => i.replyToId),
+          ]);
     const sent: Sent[] = items.map(() => undefined);
     for (const { ord, member_ids: memberIds, ...row } of rows) sent[ord] = { row, memberIds };
     return sent;
