@@ -100,16 +100,19 @@ describe('concurrency', () => {
   });
 
   it('batches sends that arrive together: fewer statements than sends, each conversation gapless', async () => {
-    const users = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => registerUser(t.http)));
-    const conversations = await Promise.all([0, 2, 4, 6].map((i) => openDirect(t.http, users[i], users[i + 1])));
+    const users = await Promise.all(Array.from({ length: 16 }, () => registerUser(t.http)));
+    const conversations = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => openDirect(t.http, users[2 * i], users[2 * i + 1])),
+    );
     const rec = recordEvents(t);
     // Straight to the service, all in one tick: while the first statements are in flight,
-    // the rest queue and must go together.
+    // the rest queue and go together, several batches at once, each touching all 8
+    // conversations (locked in one order, so concurrent batches never deadlock).
     const messages = t.app.get(MessagesService);
     const { result: results, queries } = await countQueries(t.dataSource, () =>
       Promise.all(
-        Array.from({ length: 40 }, (_, i) => {
-          const pair = i % 4;
+        Array.from({ length: 400 }, (_, i) => {
+          const pair = i % 8;
           return messages.send(users[2 * pair + (i % 2)].id, conversations[pair], {
             content: `b${i}`,
             clientMessageId: `b${i}`,
@@ -120,15 +123,15 @@ describe('concurrency', () => {
     rec.stop();
     expect(results.every((r) => r.created)).toBe(true);
     const sends = queries.filter((q) => q.includes('INSERT INTO messages'));
-    expect(sends.length).toBeLessThan(10);
+    expect(sends.length).toBeLessThan(20);
     for (const id of conversations) {
       const seqs = results
         .filter((r) => r.message.conversationId === id)
         .map((r) => r.message.seq)
         .sort((x, y) => x - y);
-      expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     }
-    expect(rec.of('message.created')).toHaveLength(40);
+    expect(rec.of('message.created')).toHaveLength(400);
   });
 
   it('answers each send of a batch on its own: an outsider gets 404, a retry the original, the rest 201', async () => {
@@ -153,6 +156,57 @@ describe('concurrency', () => {
     const created = results.filter((r) => r.status === 201);
     expect(created).toHaveLength(12);
     expect(created.map((r) => r.body.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    expect(rec.of('message.created')).toHaveLength(12);
+  });
+
+  it('gives every kind of send in one batch its own answer: replies, bad replies, outsiders, retries', async () => {
+    const [a, b, outsider] = await Promise.all([registerUser(t.http), registerUser(t.http), registerUser(t.http)]);
+    const id = await openDirect(t.http, a, b);
+    const other = await openDirect(t.http, a, outsider);
+    const messages = t.app.get(MessagesService);
+    const target = await messages.send(a.id, id, { content: 'reply to me' });
+    const elsewhere = await messages.send(a.id, other, { content: 'not in this conversation' });
+    // Four fill the statements in flight; the rest, sent in the same tick, make one batch.
+    const inOneBatch = (sends: (() => ReturnType<MessagesService['send']>)[]) =>
+      countQueries(t.dataSource, async () => {
+        const fillers = [0, 1, 2, 3].map((i) => messages.send(b.id, id, { content: `filler${i}` }));
+        const outcomes = await Promise.allSettled(sends.map((send) => send()));
+        await Promise.all(fillers);
+        return outcomes;
+      });
+    const rec = recordEvents(t);
+
+    const mixed = await inOneBatch([
+      () => messages.send(b.id, id, { content: 'a reply', replyToId: target.message.id }),
+      () => messages.send(b.id, id, { content: 'bad reply', replyToId: elsewhere.message.id }),
+      () => messages.send(outsider.id, id, { content: 'let me in' }),
+      () => messages.send(b.id, id, { content: 'last' }),
+    ]);
+    expect(mixed.queries.filter((q) => q.includes('unnest'))).toHaveLength(1);
+    const [reply, badReply, intruder, last] = mixed.result;
+    expect(reply).toMatchObject({
+      status: 'fulfilled',
+      value: { created: true, message: { replyToId: target.message.id } },
+    });
+    expect(badReply).toMatchObject({ status: 'rejected', reason: { status: 400 } });
+    expect(intruder).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+    expect(last).toMatchObject({ status: 'fulfilled', value: { created: true } });
+
+    // Two sends of one clientMessageId in a batch: the batch is refused whole, then each
+    // goes alone: one is stored, the other gets it back as a retry.
+    const retried = await inOneBatch([
+      () => messages.send(a.id, id, { content: 'plain', clientMessageId: 'batch-k1' }),
+      () => messages.send(a.id, id, { content: 'plain', clientMessageId: 'batch-k1' }),
+      () => messages.send(b.id, id, { content: 'bystander' }),
+    ]);
+    const kept = retried.result.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+    expect(kept.map((k) => k?.created).sort()).toEqual([false, true, true]);
+    expect(kept[0]?.message.id).toBe(kept[1]?.message.id);
+    rec.stop();
+
+    // 4 fillers + reply + last, then 4 fillers + one of the retries + bystander: seqs 2..13, no gap.
+    const [{ last_seq }] = await t.dataSource.query('SELECT last_seq FROM conversations WHERE id = $1', [id]);
+    expect(last_seq).toBe(13);
     expect(rec.of('message.created')).toHaveLength(12);
   });
 
