@@ -105,6 +105,13 @@ export class MessagesService {
   private readonly maxLength: number;
   private readonly editWindowMs: number;
 
+  /** Sends share statements under load (group commit); see storeBatch. */
+  private readonly sends = new Batcher<SendItem, Sent>(
+    (items) => this.storeBatch(items),
+    SEND_STATEMENTS_IN_FLIGHT,
+    SEND_BATCH_MAX,
+  );
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly conversations: ConversationsService,
@@ -118,12 +125,6 @@ export class MessagesService {
     this.maxLength = config.get('MESSAGE_MAX_LENGTH', { infer: true });
     this.editWindowMs = config.get('EDIT_WINDOW_MS', { infer: true });
   }
-
-  private readonly sends = new Batcher<SendItem, Sent>(
-    (items) => this.storeBatch(items),
-    SEND_STATEMENTS_IN_FLIGHT,
-    SEND_BATCH_MAX,
-  );
 
   /**
    * Stores a batch in one statement. If a batch of several hits a unique index (a
