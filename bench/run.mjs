@@ -52,6 +52,21 @@ async function waitHealthy(url, attempts = 600) {
 
 const randomPort = () => 30_000 + Math.floor(Math.random() * 20_000);
 
+/** A spawned server once it answers /health; `stop` ends it with SIGTERM, then runs `cleanup`. */
+async function served(child, port, cleanup) {
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url);
+  return {
+    url,
+    pids: [child.pid],
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await cleanup();
+    },
+  };
+}
+
 /** One Parley process with the bench's settings; embedded PostgreSQL unless `env` names a DATABASE_URL. */
 async function spawnParley(env = {}) {
   build();
@@ -78,17 +93,7 @@ async function spawnParley(env = {}) {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url);
-  return {
-    url,
-    pids: [child.pid],
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return served(child, port, () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
 /** An embedded PostgreSQL of the bench's own, in a temp folder. */
@@ -162,17 +167,7 @@ async function startReference(kind) {
     [join(root, 'bench/references/reference-server.mjs'), kind, String(port), database?.url ?? ''],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, 100);
-  return {
-    url,
-    pids: [child.pid],
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      await database?.stop();
-    },
-  };
+  return served(child, port, () => database?.stop());
 }
 
 const SCENARIOS_OF = {
