@@ -1,6 +1,7 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, QueryFailedError, Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
+import { databaseError } from '../database/sql';
 import { User } from './entities/user.entity';
 
 export const USER_SEARCH_LIMIT = 20;
@@ -28,7 +29,7 @@ export class UsersService {
         createdAt: row.created_at,
       });
     } catch (error) {
-      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+      if (databaseError(error)?.code === UNIQUE_VIOLATION) {
         throw new ConflictException('Username is taken');
       }
       throw error;
