@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EmbeddedDatabase } from '../src/database/embedded-postgres';
 import { spawnServer, waitHealthy } from './support/server-process';
 
 /**
@@ -76,6 +77,18 @@ describe('server process lifecycle', () => {
     expect(users.status).toBe(401);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
+    expect(postmasterRunning(dataDir)).toBe(false);
+  });
+
+  it('stops the cluster of a killed owner, and leaves a running one alone (orphan cleanup)', async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    await waitHealthy(server);
+    expect(await EmbeddedDatabase.stopOrphaned(dataDir, 0, () => undefined)).toBe(false);
+    expect(postmasterRunning(dataDir)).toBe(true);
+
+    server.child.kill('SIGKILL');
+    await server.exited;
+    expect(await EmbeddedDatabase.stopOrphaned(dataDir, 0, () => undefined)).toBe(true);
     expect(postmasterRunning(dataDir)).toBe(false);
   });
 });

@@ -36,6 +36,22 @@ export class EmbeddedDatabase {
     this.ownerFile = resolve(options.dataDir, 'pg-owner.pid');
   }
 
+  /**
+   * Stops the PostgreSQL of a data folder whose owner process has died (a test run
+   * or bench killed before its teardown). False, touching nothing, while the owner
+   * runs or the folder may still be starting (younger than `minAgeMs`, no owner yet).
+   */
+  static async stopOrphaned(dataDir: string, minAgeMs: number, log: EmbeddedDatabaseOptions['log']): Promise<boolean> {
+    const ownerFile = resolve(dataDir, 'pg-owner.pid');
+    if (existsSync(ownerFile)) {
+      if (isAlive(Number(readFileSync(ownerFile, 'utf8')))) return false;
+    } else if (Date.now() - statSync(dataDir).mtimeMs < minAgeMs) {
+      return false;
+    }
+    await stopStalePostmaster(resolve(dataDir, 'pg'), ownerFile, log);
+    return true;
+  }
+
   /** Starts the cluster (initialising it on first use) and returns a connection URL. */
   async start(): Promise<string> {
     const EmbeddedPostgres = await importEmbeddedPostgres();
@@ -169,9 +185,15 @@ async function stopStalePostmaster(
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process stays a zombie until its parent reaps it: it answers signals but is gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return !existsSync('/proc/self'); // gone meanwhile on Linux; elsewhere the signal's answer stands
   }
 }
 

@@ -3,7 +3,7 @@
  * an embedded PostgreSQL in a temporary folder. Tests read the new URL from
  * DATABASE_URL; each test app runs the migrations on start (under a lock).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -18,13 +18,15 @@ export interface TestDatabaseState {
 }
 
 const STALE_AFTER_MS = 3_600_000;
+const TEMP_PREFIX = 'parley-test-';
 
 export default async function globalSetup(): Promise<void> {
   let serverUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
   let dataDir: string | undefined;
+  await removeOrphanedClusters();
   if (!serverUrl) {
-    dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+    dataDir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
     embedded = new EmbeddedDatabase({ dataDir, port: 0, database: 'postgres', log: () => undefined });
     serverUrl = await embedded.start();
   }
@@ -44,6 +46,15 @@ export default async function globalSetup(): Promise<void> {
   process.env.PARLEY_TEST_REDIS_URL = (await availableRedisUrl()) ?? '';
   process.env.PARLEY_TEST_REDIS_SERVER = (await canRunRedisServer()) ? '1' : '';
   (globalThis as { __parleyTestDb?: TestDatabaseState }).__parleyTestDb = { serverUrl, database, embedded, dataDir };
+}
+
+/** Embedded clusters of earlier runs killed before their teardown: stopped and removed. */
+async function removeOrphanedClusters(): Promise<void> {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(TEMP_PREFIX))) {
+    const dir = join(tmpdir(), name);
+    const orphaned = await EmbeddedDatabase.stopOrphaned(dir, 600_000, () => undefined).catch(() => false);
+    if (orphaned) cleanupDirectory(dir);
+  }
 }
 
 /** Databases of earlier runs that died before their teardown. */
