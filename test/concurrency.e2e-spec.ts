@@ -166,7 +166,7 @@ describe('concurrency', () => {
     const messages = t.app.get(MessagesService);
     const target = await messages.send(a.id, id, { content: 'reply to me' });
     const elsewhere = await messages.send(a.id, other, { content: 'not in this conversation' });
-    // Four fill the statements in flight; the rest, sent in the same tick, make one batch.
+    // The fillers take every statement in flight; the rest, sent in the same tick, make one batch.
     const inOneBatch = (sends: (() => ReturnType<MessagesService['send']>)[]) =>
       countQueries(t.dataSource, async () => {
         const fillers = [0, 1, 2, 3].map((i) => messages.send(b.id, id, { content: `filler${i}` }));
