@@ -38,8 +38,11 @@ function build() {
   built = true;
 }
 
-async function waitHealthy(url, attempts = 600) {
-  for (let i = 0; i < attempts; i++) {
+/** Resolves once `url` answers /health; rejects if `child` exits first or after a minute. */
+async function waitHealthy(url, child) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${url}: the server exited while starting`);
     const ok = await fetch(`${url}/health`).then(
       (r) => r.ok,
       () => false,
@@ -50,21 +53,44 @@ async function waitHealthy(url, attempts = 600) {
   throw new Error(`${url} did not become healthy`);
 }
 
-const randomPort = () => 30_000 + Math.floor(Math.random() * 20_000);
+/** SIGTERM (Parley stops its embedded PostgreSQL on it), and the exit. */
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
-/** A spawned server once it answers /health; `stop` ends it with SIGTERM, then runs `cleanup`. */
-async function served(child, port, cleanup) {
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url);
-  return {
-    url,
-    pids: [child.pid],
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+/**
+ * Spawns `start(port)` on a free port and waits until it serves; tries again on another
+ * port if it exits first (a port taken between the probe and its listen: the connections
+ * scenario leaves thousands of local ports in use). `stop` ends it with SIGTERM, then
+ * runs `cleanup`, which also runs if it never served.
+ */
+async function served(start, cleanup) {
+  build();
+  const { freePort } = (await import(join(root, 'dist/src/common/free-port.js'))).default;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = start(port);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitHealthy(url, child);
+    } catch (error) {
+      await stopChild(child);
+      if (attempt < 3) continue;
       await cleanup();
-    },
-  };
+      throw error;
+    }
+    return {
+      url,
+      pids: [child.pid],
+      stop: async () => {
+        await stopChild(child);
+        await cleanup();
+      },
+    };
+  }
 }
 
 /** One Parley process with the bench's settings; embedded PostgreSQL unless `env` names a DATABASE_URL. */
@@ -72,28 +98,28 @@ async function spawnParley(env = {}) {
   build();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   execFileSync('chmod', ['755', dataDir]);
-  const port = randomPort();
-  const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-      // The bench measures the engine, not the abuse limits.
-      RATE_REGISTER_PER_MIN: '100000000',
-      RATE_REST_PER_MIN: '100000000',
-      RATE_SEND_PER_SEC: '100000000',
-      RATE_WS_PER_SEC: '100000000',
-      MAX_CONNECTIONS_PER_USER: '1000', // the connections scenario spreads its sockets over users
-      DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return served(child, port, () => rmSync(dataDir, { recursive: true, force: true }));
+  const start = (port) =>
+    spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'development',
+        // The bench measures the engine, not the abuse limits.
+        RATE_REGISTER_PER_MIN: '100000000',
+        RATE_REST_PER_MIN: '100000000',
+        RATE_SEND_PER_SEC: '100000000',
+        RATE_WS_PER_SEC: '100000000',
+        MAX_CONNECTIONS_PER_USER: '1000', // the connections scenario spreads its sockets over users
+        DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+  return served(start, () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
 /** An embedded PostgreSQL of the bench's own, in a temp folder. */
@@ -145,8 +171,16 @@ async function startCluster() {
     REDIS_URL: redisUrl,
     JWT_SECRET: randomBytes(32).toString('hex'), // tokens from one instance work on the other
   };
-  const first = await spawnParley(shared); // runs the migrations before the second starts
-  const second = await spawnParley(shared);
+  let first;
+  let second;
+  try {
+    first = await spawnParley(shared); // runs the migrations before the second starts
+    second = await spawnParley(shared);
+  } catch (error) {
+    await first?.stop();
+    await database?.stop();
+    throw error;
+  }
   return {
     url: first.url,
     peerUrl: second.url,
@@ -161,13 +195,13 @@ async function startCluster() {
 /** A reference server (see bench/references): relay, or pgws on its own embedded PostgreSQL. */
 async function startReference(kind) {
   const database = kind === 'pgws' ? await startDatabase('reference') : undefined;
-  const port = randomPort();
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bench/references/reference-server.mjs'), kind, String(port), database?.url ?? ''],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  return served(child, port, () => database?.stop());
+  const start = (port) =>
+    spawn(
+      process.execPath,
+      [join(root, 'bench/references/reference-server.mjs'), kind, String(port), database?.url ?? ''],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  return served(start, () => database?.stop());
 }
 
 const SCENARIOS_OF = {
@@ -197,7 +231,7 @@ const sumOf = (samplers) => () =>
 for (const target of targets) {
   const scenarios = wanted.filter((name) => SCENARIOS_OF[target].includes(name));
   if (!scenarios.length) continue;
-  const server = await startTarget(target);
+  const server = await startTarget(target).catch((error) => ({ skipped: `failed to start: ${error.message}` }));
   if (server.skipped) {
     skipped.push({ target, scenarios, reason: server.skipped });
     console.log(`skipped ${scenarios.join(', ')}: ${server.skipped}`);
