@@ -79,7 +79,7 @@ const SEND_MANY_SQL = `WITH input AS (
  * Send statements in flight at once; sends arriving meanwhile go together in the
  * next one. Two keep PostgreSQL busy while this process prepares the next batch;
  * more made smaller batches and cost more (measured with npm run bench: 2 gave
- * 2,700-2,800 msgs/s where 4 gave 2,160-2,430, back to back).
+ * 2,701-2,806 msgs/s where 4 gave 2,157-2,428, interleaved runs).
  */
 const SEND_STATEMENTS_IN_FLIGHT = 2;
 const SEND_BATCH_MAX = 64;
