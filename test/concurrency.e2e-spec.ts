@@ -109,7 +109,7 @@ describe('concurrency', () => {
     // the rest queue and go together, several batches at once, each touching all 8
     // conversations (locked in one order, so concurrent batches never deadlock).
     const messages = t.app.get(MessagesService);
-    const { result: results, queries } = await countQueries(t.dataSource, () =>
+    const { result: results, queries } = await countQueries(() =>
       Promise.all(
         Array.from({ length: 400 }, (_, i) => {
           const pair = i % 8;
@@ -168,7 +168,7 @@ describe('concurrency', () => {
     const elsewhere = await messages.send(a.id, other, { content: 'not in this conversation' });
     // The fillers take every statement in flight; the rest, sent in the same tick, make one batch.
     const inOneBatch = (sends: (() => ReturnType<MessagesService['send']>)[]) =>
-      countQueries(t.dataSource, async () => {
+      countQueries(async () => {
         const fillers = [0, 1, 2, 3].map((i) => messages.send(b.id, id, { content: `filler${i}` }));
         const outcomes = await Promise.allSettled(sends.map((send) => send()));
         await Promise.all(fillers);

@@ -26,7 +26,7 @@ describe('SQL statements per request', () => {
   afterAll(() => t.close());
 
   const measure = <T extends { status: number }>(fn: () => Promise<T>) =>
-    countQueries(t.dataSource, async () => {
+    countQueries(async () => {
       const res = await fn();
       expect(res.status).toBeLessThan(300);
       return res;

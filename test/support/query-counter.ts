@@ -1,15 +1,11 @@
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 
 /**
  * Counts the SQL statements the app sends while `fn` runs (BEGIN/COMMIT included),
  * at the driver: statements TypeORM runs and the named ones sent straight to the
  * pool (see preparedRows) alike.
  */
-export async function countQueries<T>(
-  _dataSource: DataSource,
-  fn: () => Promise<T>,
-): Promise<{ result: T; count: number; queries: string[] }> {
+export async function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; count: number; queries: string[] }> {
   const original = Client.prototype.query;
   const queries: string[] = [];
   Client.prototype.query = function (this: Client, ...args: unknown[]) {
