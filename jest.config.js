@@ -23,6 +23,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   // Decorators read metadata as soon as a module loads, whichever a test imports first.
   setupFiles: ['reflect-metadata'],
+  // A server error line (level error, or a 5xx) fails the test it was written in.
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-server-errors.setup.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 20000,

@@ -427,6 +427,30 @@ describe('WebSocket /ws (contract §6)', () => {
       }
     });
 
+    it.each([
+      ['a frame over WS_MAX_FRAME_BYTES', 1009, (socket: TestSocket) => socket.send('ping', { pad: 'x'.repeat(3000) })],
+      [
+        'an invalid UTF-8 text frame',
+        1007,
+        (socket: TestSocket) => socket.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }),
+      ],
+    ])('logs %s as a warning naming the connection, without a stack', async (_case, code, violate) => {
+      const app = await startTestApp({ WS_MAX_FRAME_BYTES: '2048' });
+      try {
+        const socket = await connect(app.baseUrl, (await registerUser(app.http)).accessToken);
+        const { connectionId } = socket.frames[0].data;
+        violate(socket);
+        expect((await socket.closed).code).toBe(code);
+        const lines = app.logs.filter((l) => l.msg === 'closed a WebSocket for a protocol violation');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatchObject({ level: 40, connectionId });
+        expect(JSON.stringify(lines[0])).not.toContain('stack');
+        expect(app.logs.filter((l) => l.level >= 50)).toEqual([]);
+      } finally {
+        await app.close();
+      }
+    });
+
     it('answers rate_limited past RATE_WS_PER_SEC and keeps the socket; closes only a flood far past it with 1008', async () => {
       const app = await startTestApp({ RATE_WS_PER_SEC: '5' });
       try {

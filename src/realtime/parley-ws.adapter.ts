@@ -3,7 +3,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { EMPTY, from, type Observable, of, Subject } from 'rxjs';
 import { catchError, concatMap, filter, finalize } from 'rxjs/operators';
-import type { WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { ERROR_CODES, type ErrorCode } from './ws-protocol';
 
 /** What the adapter asks of the gateway as each frame arrives. */
@@ -16,6 +16,8 @@ export interface FrameGate {
   admit(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore';
   /** Resolves once the socket may be served (false: it was refused). */
   ready(socket: WebSocket): Promise<boolean>;
+  /** Who is on the socket, for log lines; undefined before it is registered. */
+  describe(socket: WebSocket): { connectionId: string; userId: string } | undefined;
 }
 
 type ErrorFrame = { event: 'error'; data: { code: ErrorCode; message: string; event?: string } };
@@ -40,6 +42,25 @@ export class ParleyWsAdapter extends WsAdapter {
 
   create(port: number, options: Record<string, unknown> = {}): unknown {
     return super.create(port, { ...options, maxPayload: this.gate.maxFrameBytes });
+  }
+
+  /**
+   * A socket's `error` is what its client did wrong at the protocol level (invalid
+   * UTF-8: 1007, a frame over the limit: 1009, a bad opcode or mask): ws closes it
+   * with the right code. Nest logs each as an error with a stack, which lets any
+   * client write error lines at will; it is a warning about that connection.
+   */
+  bindErrorHandler(server: WsServer): WsServer {
+    server.on('connection', (socket: WebSocket) =>
+      socket.on('error', (error: Error & { code?: string }) =>
+        this.logger.warn(
+          { ...this.gate.describe(socket), code: error.code, reason: error.message },
+          'closed a WebSocket for a protocol violation',
+        ),
+      ),
+    );
+    server.on('error', (error: Error) => this.logger.error(error));
+    return server;
   }
 
   /**

@@ -116,6 +116,11 @@ export class RealtimeGateway
     return this.registry.get(socket)?.ready ?? Promise.resolve(false);
   }
 
+  describe(socket: WebSocket): { connectionId: string; userId: string } | undefined {
+    const connection = this.registry.get(socket);
+    return connection && { connectionId: connection.id, userId: connection.userId };
+  }
+
   private async admitConnection(connection: Connection): Promise<boolean> {
     const { socket, userId } = connection;
     const slot = await this.presence.acquire(userId, this.maxPerUser);

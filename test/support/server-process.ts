@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { freePort } from '../../src/common/free-port';
+import { recordServerLogLine } from './server-errors';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -31,8 +32,12 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const watchers: { pattern: RegExp; resolve: () => void }[] = [];
+  let partial = '';
   const onOutput = (chunk: Buffer) => {
     output += chunk;
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) recordServerLogLine(`server process :${port}`, line);
     for (const watcher of [...watchers]) {
       if (watcher.pattern.test(output)) watchers.splice(watchers.indexOf(watcher), 1) && watcher.resolve();
     }

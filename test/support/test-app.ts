@@ -1,12 +1,25 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { createRootLogger } from '../../src/common/logging';
 import { validateEnvironment, type Environment } from '../../src/config/environment';
 import { HttpClient } from './http-client';
+import { serverLogDestination } from './server-errors';
+
+/**
+ * One logger for every test app of the process, whatever LOG_LEVEL says: nestjs-pino
+ * keeps the first logger it is given for the process's life, so Nest's own lines of a
+ * later app would otherwise go to the first one. Error lines fail the test they are
+ * written in (server-errors.ts).
+ */
+const logLines: Record<string, any>[] = [];
+const logger = createRootLogger(
+  { LOG_LEVEL: 'warn' },
+  serverLogDestination('test app', (line) => logLines.push(JSON.parse(line) as Record<string, any>)),
+);
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
@@ -16,6 +29,8 @@ export interface TestApp {
   baseUrl: string;
   http: HttpClient;
   dataSource: DataSource;
+  /** Warnings and errors logged since this app started (by any app of the process), parsed. */
+  logs: Record<string, any>[];
   close(): Promise<void>;
 }
 
@@ -33,7 +48,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     RATE_SEND_PER_SEC: '1000000',
     ...overrides,
   });
-  const logger = pino({ level: env.LOG_LEVEL });
+  const firstLine = logLines.length;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, logger), {
     bodyParser: false,
     logger: false,
@@ -48,6 +63,9 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     baseUrl,
     http: new HttpClient(baseUrl),
     dataSource: app.get(DataSource),
+    get logs() {
+      return logLines.slice(firstLine);
+    },
     close: () => app.close(),
   };
 }

@@ -1,0 +1,49 @@
+import type { DestinationStream } from 'pino';
+
+/**
+ * Contract §2: 500 means a bug. Every server a test starts (in-process apps and
+ * spawned processes alike) logs here; a line at level error or above, or an
+ * access line with a 5xx status, fails the test during which it was written
+ * (see no-server-errors.setup.ts). A test that provokes one on purpose says so
+ * with `allowServerErrors`.
+ */
+export interface ServerErrorLine {
+  source: string;
+  line: string;
+}
+
+const ERROR_LEVEL = 50;
+const recorded: ServerErrorLine[] = [];
+let allowed: RegExp[] = [];
+
+export function recordServerLogLine(source: string, line: string): void {
+  let entry: { level?: number; res?: { statusCode?: number } };
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return; // not one of our JSON lines (tsc output, a configuration error on stderr)
+  }
+  const isError = (entry.level ?? 0) >= ERROR_LEVEL || (entry.res?.statusCode ?? 0) >= 500;
+  if (isError && !allowed.some((pattern) => pattern.test(line))) recorded.push({ source, line: line.trim() });
+}
+
+/** A pino destination that records error lines of one server, and hands every line to `onLine`. */
+export function serverLogDestination(source: string, onLine?: (line: string) => void): DestinationStream {
+  return {
+    write: (line: string) => {
+      recordServerLogLine(source, line);
+      onLine?.(line);
+    },
+  };
+}
+
+/** For the current test only: error lines matching one of these are expected. */
+export function allowServerErrors(...patterns: RegExp[]): void {
+  allowed.push(...patterns);
+}
+
+/** The error lines recorded since the last call; forgets the allowances. */
+export function takeServerErrors(): ServerErrorLine[] {
+  allowed = [];
+  return recorded.splice(0);
+}
