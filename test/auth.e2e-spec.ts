@@ -99,6 +99,8 @@ describe('auth (contract §3)', () => {
         '__proto__',
       ],
       ['a NUL byte in the username', { username: 'ab\u0000c', password: 'password-1234' }, 'username'],
+      // Full Unicode lower-casing would fold it into "kelvin" and register a look-alike.
+      ['a KELVIN SIGN in the username', { username: '\u212Aelvin', password: 'password-1234' }, 'username'],
       ['a NUL byte in the password', { username: 'valid_name', password: 'password\u00001234' }, 'password'],
       [
         'a NUL byte in displayName',
@@ -181,9 +183,22 @@ describe('auth (contract §3)', () => {
       expect(wrong.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Invalid username or password' });
     });
 
-    it('answers 401 for a well-typed username that no valid account could have', async () => {
+    it('answers 400, naming the field, for a username no account can have', async () => {
       const res = await login({ username: 'no such user!', password: 'password-1234' });
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toEqual([expect.stringContaining('username')]);
+    });
+
+    it.each([
+      ['U+212A KELVIN SIGN', '\u212A'],
+      ['U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE', '\u0130'],
+    ])('does not open an account for a look-alike spelling with %s: 400', async (_case, lookAlike) => {
+      const letter = lookAlike === '\u212A' ? 'k' : 'i';
+      const user = await registerUser(t.http, { username: uniqueUsername(letter) });
+      const spoofed = lookAlike + user.username.slice(1);
+      const res = await login({ username: spoofed, password: user.password });
+      expect(res.status).toBe(400);
+      expect(res.body.accessToken).toBeUndefined();
     });
 
     it.each([

@@ -77,6 +77,7 @@ describe('users (contract §3)', () => {
       ['nested (an object)', '/api/v1/users?query[a]=b'],
       ['a NUL byte', '/api/v1/users?query=a%00'],
       ['an unknown parameter', '/api/v1/users?query=ab&limit=5'],
+      ['a KELVIN SIGN (lower-cases to k)', `/api/v1/users?query=${encodeURIComponent('\u212Ael')}`],
     ])('answers 400 when the query is %s', async (_case, path) => {
       const res = await t.http.get(path, { token: me.accessToken });
       expect(res.status).toBe(400);

@@ -1,12 +1,23 @@
 import { Transform } from 'class-transformer';
 
-/** Lower-cases strings and leaves anything else for the validators to reject. */
-export const ToLowerCase = () => Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value));
+/**
+ * Lower-cases the ASCII letters A-Z and nothing else. Full Unicode lower-casing
+ * folds some other characters into ASCII (U+212A KELVIN SIGN becomes "k", U+0130
+ * becomes "i" and a combining dot), so a look-alike would pass the validators that
+ * run after it; folded this way, every other character reaches them as sent.
+ */
+export function asciiLowerCase(value: string): string {
+  return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
 
-/** Lower-cases each string of an array (ids compared as strings); anything else is left for the validators. */
-export const ToLowerCaseEach = () =>
+/** ASCII-lower-cases strings (see asciiLowerCase) and leaves anything else for the validators to reject. */
+export const ToAsciiLowerCase = () =>
+  Transform(({ value }) => (typeof value === 'string' ? asciiLowerCase(value) : value));
+
+/** The same for each string of an array (ids compared as strings); anything else is left for the validators. */
+export const ToAsciiLowerCaseEach = () =>
   Transform(({ value }) =>
-    Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item.toLowerCase() : item)) : value,
+    Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? asciiLowerCase(item) : item)) : value,
   );
 
 /** Trims strings and leaves anything else for the validators to reject. */

@@ -1,14 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { SINGLE_LINE_TEXT, ToLowerCase, Trim } from '../../common/validation';
+import { SINGLE_LINE_TEXT, ToAsciiLowerCase, Trim } from '../../common/validation';
 
+/** Contract §3, checked after only the ASCII letters are lower-cased (see asciiLowerCase). */
 export const USERNAME_PATTERN = /^[a-z0-9_.]{3,32}$/;
+export const USERNAME_MESSAGE = 'username must be 3-32 characters of a-z, 0-9, _ and . (A-Z are folded to a-z)';
 
 export class RegisterDto {
-  @ApiProperty({ example: 'alice', description: '3-32 of a-z 0-9 _ . (upper case is folded to lower case); unique' })
-  @ToLowerCase()
+  @ApiProperty({
+    example: 'alice',
+    pattern: '^[A-Za-z0-9_.]{3,32}$',
+    description: '3-32 of a-z 0-9 _ . (A-Z are folded to a-z; no other character is folded); unique',
+  })
+  @ToAsciiLowerCase()
   @IsString()
-  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 characters of a-z, 0-9, _ and .' })
+  @Matches(USERNAME_PATTERN, { message: USERNAME_MESSAGE })
   username: string;
 
   @ApiProperty({ example: 'correct horse battery staple', minLength: 8, maxLength: 128 })

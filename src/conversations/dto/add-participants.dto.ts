@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsUUID } from 'class-validator';
-import { ToLowerCaseEach } from '../../common/validation';
+import { ToAsciiLowerCaseEach } from '../../common/validation';
 
 export class AddParticipantsDto {
   @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: 100 })
-  @ToLowerCaseEach()
+  @ToAsciiLowerCaseEach()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)

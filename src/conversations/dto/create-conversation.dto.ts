@@ -10,7 +10,7 @@ import {
   Matches,
   ValidateIf,
 } from 'class-validator';
-import { SINGLE_LINE_TEXT, ToLowerCase, ToLowerCaseEach, Trim } from '../../common/validation';
+import { SINGLE_LINE_TEXT, ToAsciiLowerCase, ToAsciiLowerCaseEach, Trim } from '../../common/validation';
 
 /** `{type:"direct", participantId}` or `{type:"group", title, participantIds}`. */
 export class CreateConversationDto {
@@ -20,7 +20,7 @@ export class CreateConversationDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'direct only: the other user' })
   @ValidateIf((o: CreateConversationDto) => o.type === 'direct' || o.participantId !== undefined)
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all', { message: 'participantId must be a user id (UUID)' })
   participantId?: string;
 
@@ -34,7 +34,7 @@ export class CreateConversationDto {
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'group only: the members besides the creator' })
   @ValidateIf((o: CreateConversationDto) => o.type === 'group' || o.participantIds !== undefined)
-  @ToLowerCaseEach()
+  @ToAsciiLowerCaseEach()
   @IsArray()
   @ArrayMaxSize(100_000)
   @ArrayUnique()

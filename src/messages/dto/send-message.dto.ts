@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { ToLowerCase } from '../../common/validation';
+import { ToAsciiLowerCase } from '../../common/validation';
 
 export const CLIENT_MESSAGE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -20,7 +20,7 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'A message of the same conversation' })
   @IsOptional()
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all', { message: 'replyToId must be a message id (UUID)' })
   replyToId?: string;
 }

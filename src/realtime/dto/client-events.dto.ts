@@ -1,5 +1,5 @@
 import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { MAX_SEQ, ToLowerCase } from '../../common/validation';
+import { MAX_SEQ, ToAsciiLowerCase } from '../../common/validation';
 import { CLIENT_MESSAGE_ID } from '../../messages/dto/send-message.dto';
 
 export class AuthDto {
@@ -9,7 +9,7 @@ export class AuthDto {
 }
 
 export class TypingDto {
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all')
   conversationId: string;
 
@@ -18,7 +18,7 @@ export class TypingDto {
 }
 
 export class SeqMarkerDto {
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all')
   conversationId: string;
 
@@ -29,7 +29,7 @@ export class SeqMarkerDto {
 }
 
 export class SendMessageFrameDto {
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all')
   conversationId: string;
 
@@ -41,7 +41,7 @@ export class SendMessageFrameDto {
   clientMessageId: string;
 
   @IsOptional()
-  @ToLowerCase()
+  @ToAsciiLowerCase()
   @IsUUID('all')
   replyToId?: string;
 }
