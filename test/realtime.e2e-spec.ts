@@ -369,13 +369,33 @@ describe('WebSocket /ws (contract §6)', () => {
       }
     });
 
-    it('answers forbidden for a conversation the user is not in', async () => {
-      const [alice, bob, eve] = await Promise.all([0, 1, 2].map(() => registerUser(app.http)));
+    it.each([true, false])(
+      'answers forbidden for a conversation the user is not in (isTyping: %s)',
+      async (isTyping) => {
+        const [alice, bob, eve] = await Promise.all([0, 1, 2].map(() => registerUser(app.http)));
+        const id = await openDirect(app.http, alice, bob);
+        const socket = await connect(app.baseUrl, eve.accessToken);
+        socket.send('typing', { conversationId: id, isTyping });
+        expect((await socket.next('error')).data).toMatchObject({ code: 'forbidden', event: 'typing' });
+        socket.send('typing', { conversationId: randomUUID(), isTyping });
+        expect((await socket.next('error')).data).toMatchObject({ code: 'forbidden', event: 'typing' });
+        await socket.close();
+      },
+    );
+
+    it('answers nothing to a member who ends an indicator that was not on', async () => {
+      const [alice, bob] = await Promise.all([registerUser(app.http), registerUser(app.http)]);
       const id = await openDirect(app.http, alice, bob);
-      const socket = await connect(app.baseUrl, eve.accessToken);
-      socket.send('typing', { conversationId: id, isTyping: true });
-      expect((await socket.next('error')).data).toMatchObject({ code: 'forbidden', event: 'typing' });
-      await socket.close();
+      const [a, b] = await Promise.all([
+        connect(app.baseUrl, alice.accessToken),
+        connect(app.baseUrl, bob.accessToken),
+      ]);
+      a.send('typing', { conversationId: id, isTyping: false });
+      await a.barrier();
+      await b.barrier();
+      expect(a.frames.filter((f) => f.event === 'error' || f.event === 'typing')).toEqual([]);
+      expect(b.of('typing')).toEqual([]);
+      await Promise.all([a.close(), b.close()]);
     });
   });
 

@@ -45,22 +45,27 @@ export class TypingService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /**
+   * A typist's own indicator was started by a member (membership was checked then, and
+   * a removal ends it), so refreshing or ending it needs no query; anything else is
+   * checked, `isTyping:false` into a conversation the user is not in included.
+   */
   async set(userId: string, conversationId: string, isTyping: boolean): Promise<void> {
     const key = `${conversationId}|${userId}`;
     const current = this.typists.get(key);
-    if (isTyping && current) {
-      // A refresh: extend, broadcast nothing.
-      clearTimeout(current.timer);
-      current.timer = this.expiry(key, conversationId, userId);
-      return;
-    }
-    if (!isTyping) {
-      if (current) this.end(key, conversationId, userId);
+    if (current) {
+      if (isTyping) {
+        // A refresh: extend, broadcast nothing.
+        clearTimeout(current.timer);
+        current.timer = this.expiry(key, conversationId, userId);
+      } else {
+        this.end(key, conversationId, userId);
+      }
       return;
     }
     const recipients = await this.conversations.memberIds(conversationId);
     if (!recipients.includes(userId)) throw wsError(ERROR_CODES.forbidden, 'Not a participant of this conversation');
-    if (this.typists.has(key)) return; // a concurrent start won
+    if (!isTyping || this.typists.has(key)) return; // nothing to end, or a concurrent start won
     this.typists.set(key, { timer: this.expiry(key, conversationId, userId), recipients });
     this.events.publish('typing', { recipients, conversationId, userId, isTyping: true });
   }
