@@ -68,7 +68,12 @@ export class ConversationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The caller's conversations, most recent activity first" })
+  @ApiOperation({
+    summary: "The caller's conversations, most recent activity first",
+    description:
+      'Keyset paging by activity: a conversation that gets activity between two pages moves ahead of the ' +
+      'cursor and does not appear on the later pages (see `cursor`); the socket pushes tell the client about it.',
+  })
   @ApiOkResponse({ type: ConversationPageDto })
   async list(@CurrentUser() caller: AuthUser, @Query() query: ListConversationsQuery): Promise<ConversationPageDto> {
     const { views, nextCursor } = await this.conversations.list(caller.id, query.limit, query.cursor);
