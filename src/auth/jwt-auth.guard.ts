@@ -1,19 +1,24 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { USER_GONE, UsersService } from '../users/users.service';
 import { AccessTokenService, bearerToken } from './access-token.service';
 import type { AuthUser } from './current-user.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 
-/** Global: every HTTP route needs a valid access token unless marked @Public(). */
+/**
+ * Global: every HTTP route needs a valid access token of an existing user unless
+ * marked @Public(). Whether the user exists is answered from memory (UsersService.exists).
+ */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokenService,
+    private readonly users: UsersService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()])) {
       return true;
@@ -24,6 +29,7 @@ export class JwtAuthGuard implements CanActivate {
     const authenticated = this.tokens.authenticateRequest(request);
     // Verify again only to produce the precise reason (expired or invalid).
     if (!authenticated) this.tokens.verify(token);
+    if (!(await this.users.exists(authenticated!.userId))) throw new UnauthorizedException(USER_GONE);
     request.user = { id: authenticated!.userId };
     return true;
   }

@@ -1,4 +1,10 @@
-import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -6,12 +12,12 @@ import type { Environment } from '../config/environment';
 import { EventBus } from '../events/event-bus';
 import { MessageSummariesService, unreadKey, type UnreadQuery } from '../messages/message-summaries.service';
 import { PresenceService } from '../presence/presence.service';
-import { UsersService } from '../users/users.service';
+import { USER_GONE, UsersService } from '../users/users.service';
 import type { ConversationView, ParticipantView } from './conversation-view';
 import { ConversationDto, type UnreadDto } from './dto/conversation.dto';
 import type { ConversationType } from './entities/conversation.entity';
 import type { ParticipantRole } from './entities/participant.entity';
-import { queryRows } from '../database/sql';
+import { databaseError, queryRows } from '../database/sql';
 
 export const CONVERSATION_PAGE_DEFAULT = 20;
 
@@ -40,6 +46,7 @@ interface ParticipantRow {
 
 const CONVERSATION_COLUMNS = 'c.id, c.type, c.title, c.last_seq, c.created_at, c.updated_at';
 const NOT_FOUND = 'Conversation not found';
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * Conversations and their participants. Every access check lives here: someone
@@ -69,7 +76,7 @@ export class ConversationsService {
     if (!(await this.users.findById(participantId))) throw new NotFoundException('User not found');
 
     const directKey = [callerId, participantId].sort().join(':');
-    const createdId = await this.dataSource.transaction(async (manager) => {
+    const createdId = await this.writeWithUsers(async (manager) => {
       // The unique direct_key decides: a concurrent create waits for ours and then does nothing.
       const inserted = await queryRows<{ id: string }>(
         manager,
@@ -104,7 +111,7 @@ export class ConversationsService {
       throw new BadRequestException([`a group has at most ${this.maxGroupSize} participants, its owner included`]);
     }
     await this.assertUsersExist(others);
-    const id = await this.dataSource.transaction(async (manager) => {
+    const id = await this.writeWithUsers(async (manager) => {
       const [row] = await queryRows<{ id: string }>(
         manager,
         `INSERT INTO conversations (type, title, created_by) VALUES ('group', $1, $2) RETURNING id`,
@@ -190,7 +197,7 @@ export class ConversationsService {
   /** Owners and admins add members to groups; re-adding someone who left brings them back. */
   async addParticipants(callerId: string, conversationId: string, userIds: string[]): Promise<ConversationView> {
     await this.assertUsersExist(userIds);
-    await this.dataSource.transaction(async (manager) => {
+    await this.writeWithUsers(async (manager) => {
       await lockConversation(manager, conversationId);
       const caller = await this.membership(conversationId, callerId, manager);
       if (caller.type !== 'group') throw new ForbiddenException('Direct conversations have exactly two participants');
@@ -445,6 +452,22 @@ export class ConversationsService {
   }
 
   // ---- helpers -----------------------------------------------------------
+
+  /**
+   * A transaction that references users checked just before: one deleted in between
+   * fails a foreign key, which is the caller's 401 or another user's 404, not a 500.
+   */
+  private async writeWithUsers<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.dataSource.transaction(work);
+    } catch (error) {
+      const driverError = databaseError(error);
+      if (driverError?.code !== FOREIGN_KEY_VIOLATION) throw error;
+      if (driverError.constraint === 'FK_conversations_created_by') throw new UnauthorizedException(USER_GONE);
+      if (driverError.constraint === 'FK_participants_user') throw new NotFoundException('User not found');
+      throw error;
+    }
+  }
 
   private async assertUsersExist(userIds: string[]): Promise<void> {
     if (!userIds.length) return;

@@ -17,6 +17,7 @@ import { MessageDto } from '../messages/dto/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { PresenceService } from '../presence/presence.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
+import { USER_GONE, UsersService } from '../users/users.service';
 import { Connection } from './connection';
 import { ConnectionRegistry } from './connection-registry.service';
 import { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
@@ -47,6 +48,7 @@ export class RealtimeGateway
   private readonly heartbeatMs: number;
   private readonly frameLimit: RateLimit;
   private heartbeat?: NodeJS.Timeout;
+  private unsubscribeDeletions?: () => void;
   private closing = false;
 
   constructor(
@@ -57,6 +59,7 @@ export class RealtimeGateway
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
     private readonly limiter: RateLimiterService,
+    private readonly users: UsersService,
     private readonly metrics: RealtimeMetrics,
     config: ConfigService<Environment, true>,
   ) {
@@ -70,11 +73,21 @@ export class RealtimeGateway
 
   onModuleInit(): void {
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs).unref();
+    this.unsubscribeDeletions = this.users.onDeleted((userId) => this.closeSocketsOf(userId));
+  }
+
+  /** A deleted user's sockets: error unauthorized, then 4401, as for a token that went bad. */
+  private closeSocketsOf(userId: string): void {
+    for (const connection of [...(this.registry.socketsOf(userId) ?? [])]) {
+      this.registry.send(connection, frame('error', { code: ERROR_CODES.unauthorized, message: USER_GONE }));
+      connection.socket.close(CLOSE_CODES.unauthorized, 'unauthorized');
+    }
   }
 
   /** Shutdown, before HTTP and the database close: no new sockets, the open ones closed with 1001. */
   onModuleDestroy(): void {
     this.closing = true;
+    this.unsubscribeDeletions?.();
     clearInterval(this.heartbeat);
     for (const connection of [...this.registry.all()])
       connection.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
@@ -123,6 +136,20 @@ export class RealtimeGateway
 
   private async admitConnection(connection: Connection): Promise<boolean> {
     const { socket, userId } = connection;
+    let exists: boolean;
+    try {
+      exists = await this.users.exists(userId);
+    } catch {
+      // The database is unavailable (logged once by DatabaseAvailability): come back later.
+      this.registry.remove(socket);
+      socket.close(CLOSE_CODES.tryAgainLater, 'unavailable');
+      return false;
+    }
+    if (!exists) {
+      this.registry.remove(socket);
+      socket.close(CLOSE_CODES.unauthorized, 'unauthorized');
+      return false;
+    }
     const slot = await this.presence.acquire(userId, this.maxPerUser);
     if (!slot) {
       this.registry.remove(socket);

@@ -3,6 +3,7 @@ import { AuthModule } from '../auth/auth.module';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { MessagesModule } from '../messages/messages.module';
 import { PresenceModule } from '../presence/presence.module';
+import { UsersModule } from '../users/users.module';
 import { AsyncApiController } from './asyncapi.controller';
 import { ConnectionRegistry } from './connection-registry.service';
 import { FanoutService } from './fanout.service';
@@ -13,7 +14,7 @@ import { TypingService } from './typing.service';
 import { WsAuthGuard } from './ws-auth.guard';
 
 @Module({
-  imports: [AuthModule, ConversationsModule, MessagesModule, PresenceModule],
+  imports: [AuthModule, ConversationsModule, MessagesModule, PresenceModule, UsersModule],
   controllers: [AsyncApiController],
   providers: [
     RealtimeGateway,

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedRes
 import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
 import { SearchUsersQuery } from './dto/search-users.query';
 import { UserDto, UserListDto } from './dto/user.dto';
-import { UsersService } from './users.service';
+import { USER_GONE, UsersService } from './users.service';
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -17,8 +17,8 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   async me(@CurrentUser() caller: AuthUser): Promise<UserDto> {
     const user = await this.users.findById(caller.id);
-    // A valid token whose user is gone (e.g. a reset database) authenticates nobody.
-    if (!user) throw new UnauthorizedException('User no longer exists');
+    // Gone since the guard asked (deleted in between).
+    if (!user) throw new UnauthorizedException(USER_GONE);
     return UserDto.fromEntity(user);
   }
 

@@ -3,14 +3,47 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { databaseError } from '../database/sql';
 import { User } from './entities/user.entity';
+import { KnownUsers } from './known-users';
+import { UserDeletionsListener } from './user-deletions.listener';
 
 export const USER_SEARCH_LIMIT = 20;
+
+/** The 401 for a valid token whose user was deleted. */
+export const USER_GONE = 'The user of this token no longer exists';
 
 const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  private readonly known = new KnownUsers();
+
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly deletions: UserDeletionsListener,
+  ) {
+    deletions.onDeleted((id) => this.known.markMissing(id));
+    deletions.onRelisten(() => this.known.forgetPresent());
+  }
+
+  /**
+   * Whether the user exists: asked by every authenticated request and socket, so a
+   * token that outlives its user (deleted, or a reset database) authenticates nobody.
+   * Answered from memory once seen; a deletion is heard at once (UserDeletionsListener),
+   * and while that listener is down a present answer is not trusted.
+   */
+  async exists(id: string): Promise<boolean> {
+    const known = this.known.lookup(id);
+    if (known === false || (known && this.deletions.listening)) return known;
+    const found = await this.users.existsBy({ id });
+    if (found) this.known.markPresent(id);
+    else this.known.markMissing(id);
+    return found;
+  }
+
+  /** Called with the id of each user deleted (on any instance, by any means). */
+  onDeleted(handler: (userId: string) => void): () => void {
+    return this.deletions.onDeleted(handler);
+  }
 
   /** 409 when the (lower-case) username is taken, decided by the unique index. */
   async create(input: { username: string; displayName: string; passwordHash: string }): Promise<User> {
@@ -22,6 +55,7 @@ export class UsersService {
         .returning(['id', 'username', 'displayName', 'createdAt'])
         .execute();
       const row = (inserted.raw as { id: string; username: string; display_name: string; created_at: Date }[])[0];
+      this.known.markPresent(row.id);
       return Object.assign(new User(), {
         id: row.id,
         username: row.username,
@@ -50,12 +84,14 @@ export class UsersService {
   }
 
   /** The user with its password hash, for login only. */
-  findWithPasswordHash(username: string): Promise<User | null> {
-    return this.users
+  async findWithPasswordHash(username: string): Promise<User | null> {
+    const user = await this.users
       .createQueryBuilder('user')
       .addSelect('user.passwordHash')
       .where('user.username = :username', { username })
       .getOne();
+    if (user) this.known.markPresent(user.id);
+    return user;
   }
 
   /** Up to 20 users whose username starts with `prefix` (served by the unique index, collation "C"). */
