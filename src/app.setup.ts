@@ -1,15 +1,17 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
+import { HttpErrorsFilter } from './common/http-errors.filter';
 import { requestLogger } from './common/logging';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
+import { DatabaseAvailability } from './database/database-availability.service';
 import { MetricsService } from './metrics/metrics.service';
-import { RateLimitedFilter } from './rate-limit/rate-limited.filter';
 import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 
@@ -56,7 +58,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
       validationError: { target: false, value: false },
     }),
   );
-  app.useGlobalFilters(new RateLimitedFilter());
+  app.useGlobalFilters(new HttpErrorsFilter(app.get(HttpAdapterHost).httpAdapter, app.get(DatabaseAvailability)));
   setupSwagger(app);
 }
 

@@ -41,8 +41,8 @@ type LoggedRequest = IncomingMessage & { id?: string; log?: Logger; originalUrl?
  * The access log and request id, for every HTTP request: echoes a sane incoming
  * X-Request-Id or makes one up, gives the request a logger bound to that id (what
  * nestjs-pino hands to code logging during the request), and writes one line when
- * the response ends: info for 2xx/3xx, warn for 4xx and aborted requests, error for
- * 5xx. The request is serialised only when that line is written: requests whose
+ * the response ends: info for 2xx/3xx, warn for 4xx, 503 and aborted requests, error
+ * for other 5xx. The request is serialised only when that line is written: requests whose
  * line is below LOG_LEVEL cost an id and a small child logger, nothing more.
  */
 export function requestLogger(logger: Logger) {
@@ -58,7 +58,9 @@ export function requestLogger(logger: Logger) {
         res.off('finish', done);
         res.off('close', done);
         const aborted = !res.writableFinished;
-        const level = res.statusCode >= 500 && !aborted ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
+        // 503 is "retry later" (an outage, logged once where it is seen), not a bug.
+        const bug = res.statusCode >= 500 && res.statusCode !== 503;
+        const level = bug && !aborted ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
         if (!logger.isLevelEnabled(level)) return;
         logger[level](
           {

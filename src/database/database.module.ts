@@ -1,13 +1,15 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../ormconfig';
 import type { Environment } from '../config/environment';
+import { DatabaseAvailability } from './database-availability.service';
 
 /** Any constant: serialises migrations of instances that start together. */
 const MIGRATION_LOCK_ID = 7_202_611;
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -27,6 +29,8 @@ const MIGRATION_LOCK_ID = 7_202_611;
       },
     }),
   ],
+  providers: [DatabaseAvailability],
+  exports: [DatabaseAvailability],
 })
 export class DatabaseModule {}
 

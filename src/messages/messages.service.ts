@@ -305,8 +305,9 @@ export class MessagesService {
       [messageId],
     );
     if (!found) throw new NotFoundException(MESSAGE_NOT_FOUND);
-    const membership = await this.conversations.membership(found.conversation_id, userId).catch(() => {
-      throw new NotFoundException(MESSAGE_NOT_FOUND);
+    const membership = await this.conversations.membership(found.conversation_id, userId).catch((error: unknown) => {
+      // An outsider gets the message's 404, not the conversation's; any other failure stays what it is.
+      throw error instanceof NotFoundException ? new NotFoundException(MESSAGE_NOT_FOUND) : error;
     });
     const { age_ms, ...row } = found;
     return { row, ageMs: Number(age_ms), membership };

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import type { Environment } from '../config/environment';
+import { DatabaseAvailability } from '../database/database-availability.service';
 import { RedisService } from '../redis/redis.service';
 import { UsersService } from '../users/users.service';
 import { RedisPresence } from './redis-presence';
@@ -44,6 +45,7 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly users: UsersService,
+    private readonly availability: DatabaseAvailability,
     redis: RedisService,
     config: ConfigService<Environment, true>,
   ) {
@@ -165,7 +167,9 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
     const lastSeenAt = new Date();
     void this.users
       .recordLastSeen(userId, lastSeenAt)
-      .catch((error) => this.logger.warn({ err: error, userId }, 'could not record last seen'))
+      .catch((error) =>
+        this.availability.warnUnlessUnavailable(this.logger, error, { userId }, 'could not record last seen'),
+      )
       .then(() => {
         for (const listener of this.listeners) listener({ userId, status, lastSeenAt });
       });

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConversationsService } from '../conversations/conversations.service';
+import { DatabaseAvailability } from '../database/database-availability.service';
 import { EventBus } from '../events/event-bus';
 import { PresenceService, type PresenceChange } from '../presence/presence.service';
 
@@ -20,6 +21,7 @@ export class PresenceNotifier implements OnModuleInit, OnModuleDestroy {
     private readonly presence: PresenceService,
     private readonly conversations: ConversationsService,
     private readonly events: EventBus,
+    private readonly availability: DatabaseAvailability,
   ) {}
 
   onModuleInit(): void {
@@ -56,7 +58,7 @@ export class PresenceNotifier implements OnModuleInit, OnModuleDestroy {
         this.events.publish('presence', { recipients, userId, status, lastSeenAt: lastSeenAt.toISOString() });
       }
     } catch (error) {
-      this.logger.warn({ err: error, userId }, 'could not announce presence');
+      this.availability.warnUnlessUnavailable(this.logger, error, { userId }, 'could not announce presence');
     }
   }
 }

@@ -1,6 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { WebSocket } from 'ws';
+import { DatabaseAvailability } from '../database/database-availability.service';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { CLOSE_CODES, ERROR_CODES, frame, type ErrorCode, type WsErrorData } from './ws-protocol';
 
 const BY_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -19,8 +21,11 @@ const BY_STATUS: Partial<Record<number, ErrorCode>> = {
  * `unauthorized` error also closes the socket with 4401.
  */
 @Catch()
+@Injectable()
 export class WsErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('RealtimeGateway');
+
+  constructor(private readonly availability: DatabaseAvailability) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ws = host.switchToWs();
@@ -49,6 +54,10 @@ export class WsErrorFilter implements ExceptionFilter {
         const message = typeof body === 'string' ? body : body.message;
         return { code, message: Array.isArray(message) ? message.join('; ') : (message ?? exception.message) };
       }
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.availability.reportUnavailable(exception); // logged once per outage
+      return { code: ERROR_CODES.unavailable, message: 'The database is unavailable, retry later' };
     }
     this.logger.error({ err: exception }, 'gateway handler failed');
     return { code: ERROR_CODES.internal, message: 'Internal error' };

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   unauthorized: 'unauthorized',
   tokenExpired: 'token_expired',
   conflict: 'conflict',
+  /** The database is unavailable (an outage or a restart): retry the same frame later. */
+  unavailable: 'unavailable',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
