@@ -56,6 +56,15 @@ export class OwnRedis {
     });
   }
 
+  /** Stalls it (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async kill(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) return;
     const exited = once(this.child, 'exit');
