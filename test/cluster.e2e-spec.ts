@@ -76,6 +76,45 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
     }
   });
 
+  it("keeps seq order from a conversation's first message, first sends racing on both instances", async () => {
+    const users = await Promise.all([0, 1, 2, 3].map(() => registerUser(a.http)));
+    const listeners = [await on(a, users[1]), await on(b, users[2]), await on(b, users[3])];
+    // Senders over WebSocket: four sockets, so that none passes RATE_WS_PER_SEC.
+    const ws = [await on(a, users[3]), await on(b, users[0]), await on(a, users[2]), await on(b, users[1])];
+    // A race is not lost every time: four rounds of 40 new groups each.
+    for (let round = 0; round < 4; round++) {
+      const groups = await Promise.all(Array.from({ length: 40 }, () => createGroup(a.http, users[0], users.slice(1))));
+      // Six first sends per new group at once, alternating instances, over REST and WebSocket.
+      const sends = groups.flatMap((id, g) =>
+        Array.from({ length: 6 }, (_, i) => {
+          if (i % 3 === 2) {
+            const socket = ws[(2 * g + (i === 5 ? 1 : 0)) % ws.length];
+            socket.send('message.send', {
+              conversationId: id,
+              content: `ws ${i}`,
+              clientMessageId: `first-${id}-${i}`,
+            });
+            return Promise.resolve();
+          }
+          return sendMessage(i % 2 ? b.http : a.http, users[i % 4], id, `rest ${i}`);
+        }),
+      );
+      await Promise.all(sends);
+      for (const socket of listeners) {
+        for (const id of groups) await socket.next('message.created', (d) => d.conversationId === id && d.seq === 6);
+        await socket.barrier();
+        const outOfOrder = groups.filter((id) => {
+          const seqs = socket
+            .of('message.created')
+            .filter((f) => f.data.conversationId === id)
+            .map((f) => f.data.seq);
+          return seqs.join() !== '1,2,3,4,5,6';
+        });
+        expect({ round, outOfOrder }).toEqual({ round, outOfOrder: [] });
+      }
+    }
+  });
+
   it('carries typing across instances, never back to the typist', async () => {
     const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
     const id = await openDirect(a.http, alice, bob);

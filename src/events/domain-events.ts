@@ -7,7 +7,17 @@ import type { MessageView, ReactionView } from '../messages/message-view';
  * it concerns (`recipients`), so fan-out needs no database query.
  */
 export interface DomainEvents {
-  'message.created': { recipients: string[]; conversationId: string; message: MessageView };
+  'message.created': {
+    recipients: string[];
+    conversationId: string;
+    message: MessageView;
+    /**
+     * When the message before it (seq - 1) was created, as the sending statement saw
+     * it; null for seq 1, and when that message committed concurrently (so its own
+     * event may still be on its way). Fan-out orders by it; it is not pushed.
+     */
+    previousCreatedAt: string | null;
+  };
   'message.updated': { recipients: string[]; conversationId: string; message: MessageView };
   'message.deleted': { recipients: string[]; conversationId: string; messageId: string; seq: number };
   'message.read': { recipients: string[]; conversationId: string; userId: string; seq: number; readAt: string };

@@ -40,6 +40,15 @@ export interface MessagePage {
 const MESSAGE_NOT_FOUND = 'Message not found';
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
+/**
+ * When the message before each one (seq - 1) was created, for fan-out's ordering
+ * (see SeqOrderer): NULL when it is not in this statement's snapshot, that is, when
+ * it committed while this statement waited for the conversation's lock or is in the
+ * same batch, which means it may still be on its way to the sockets.
+ */
+const PREVIOUS_CREATED_AT = `(SELECT p.created_at FROM messages p
+     WHERE p.conversation_id = inserted.conversation_id AND p.seq = inserted.seq - 1) AS previous_created_at`;
+
 // One message in one statement, so one transaction: the seq taken, membership and
 // the reply target checked, the row inserted and the recipients returned, or no
 // row at all (the send was not accepted).
@@ -52,7 +61,7 @@ const SEND_ONE_SQL = `WITH ${allocateSeqCte(
     INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
     SELECT id, seq, $2, $3, $4, $5 FROM allocated
     RETURNING ${RETURNING})
-  SELECT inserted.*, 0 AS ord, allocated.member_ids FROM inserted, allocated`;
+  SELECT inserted.*, 0 AS ord, allocated.member_ids, ${PREVIOUS_CREATED_AT} FROM inserted, allocated`;
 
 // Several messages in one statement, so one transaction: each message's
 // sender must take part and its reply target be in the same conversation; those
@@ -72,7 +81,7 @@ const SEND_MANY_SQL = `WITH input AS (
     INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
     SELECT conversation_id, seq, sender_id, content, client_message_id, reply_to_id FROM numbered
     RETURNING ${RETURNING})
-  SELECT inserted.*, numbered.ord, numbered.member_ids
+  SELECT inserted.*, numbered.ord, numbered.member_ids, ${PREVIOUS_CREATED_AT}
     FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
 
 /**
@@ -93,7 +102,7 @@ interface SendItem {
 }
 
 /** A stored message and its conversation's participants, or undefined when the send was not accepted. */
-type Sent = { row: MessageRow; memberIds: string[] } | undefined;
+type Sent = { row: MessageRow; memberIds: string[]; previousCreatedAt: Date | null } | undefined;
 
 const CLIENT_MESSAGE_ID_INDEX = 'UQ_messages_sender_client_message_id';
 
@@ -155,7 +164,7 @@ export class MessagesService {
   }
 
   private async storeTogether(items: SendItem[]): Promise<Sent[]> {
-    type Row = MessageRow & { ord: number; member_ids: string[] };
+    type Row = MessageRow & { ord: number; member_ids: string[]; previous_created_at: Date | null };
     // A lone send takes the simpler statement: cheaper for PostgreSQL than a batch of one.
     const rows =
       items.length === 1
@@ -175,7 +184,9 @@ export class MessagesService {
             items.map((i) => i.replyToId),
           ]);
     const sent: Sent[] = items.map(() => undefined);
-    for (const { ord, member_ids: memberIds, ...row } of rows) sent[ord] = { row, memberIds };
+    for (const { ord, member_ids: memberIds, previous_created_at: previousCreatedAt, ...row } of rows) {
+      sent[ord] = { row, memberIds, previousCreatedAt };
+    }
     return sent;
   }
 
@@ -215,7 +226,12 @@ export class MessagesService {
 
     const message = toMessageView(sent.row);
     this.metrics.messagesCreated.inc();
-    this.events.publish('message.created', { recipients: sent.memberIds, conversationId, message });
+    this.events.publish('message.created', {
+      recipients: sent.memberIds,
+      conversationId,
+      message,
+      previousCreatedAt: sent.previousCreatedAt?.toISOString() ?? null,
+    });
     return { message, created: true };
   }
 

@@ -21,7 +21,7 @@ const SWEEP_MS = 60_000;
  */
 @Injectable()
 export class FanoutService implements OnModuleInit, OnModuleDestroy {
-  private readonly orderer = new SeqOrderer(ORDER_WAIT_MS);
+  private readonly orderer: SeqOrderer;
   private unsubscribe?: () => void;
   private sweeper?: NodeJS.Timeout;
 
@@ -30,7 +30,12 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly presence: PresenceService,
     private readonly metrics: RealtimeMetrics,
-  ) {}
+  ) {
+    this.orderer = new SeqOrderer(ORDER_WAIT_MS, {
+      expiredWait: () => metrics.orderWaitsExpired.inc(),
+      droppedLate: () => metrics.orderLateDropped.inc(),
+    });
+  }
 
   onModuleInit(): void {
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
@@ -51,8 +56,10 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
     const started = performance.now();
     switch (event.name) {
       case 'message.created': {
-        const { message } = event.payload;
-        this.orderer.push(message.conversationId, message.seq, () => this.deliver(event, started));
+        const { message, previousCreatedAt } = event.payload;
+        const sinceMs =
+          previousCreatedAt === null ? null : Date.parse(message.createdAt) - Date.parse(previousCreatedAt);
+        this.orderer.push(message.conversationId, message.seq, { sinceMs }, () => this.deliver(event, started));
         return;
       }
       case 'message.updated':

@@ -11,6 +11,8 @@ export class RealtimeMetrics {
   readonly framesOut: Counter;
   readonly slowConsumers: Counter;
   readonly fanoutDuration: Histogram;
+  readonly orderWaitsExpired: Counter;
+  readonly orderLateDropped: Counter;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
@@ -35,6 +37,16 @@ export class RealtimeMetrics {
       name: 'ws_fanout_duration_seconds',
       help: 'From the commit of a change (its event published) to the last socket write of its fan-out',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+    this.orderWaitsExpired = new Counter({
+      name: 'ws_order_waits_expired_total',
+      help: 'message.created held for a missing earlier seq that did not come within the wait (then sent with a gap)',
+      registers,
+    });
+    this.orderLateDropped = new Counter({
+      name: 'ws_order_late_dropped_total',
+      help: 'message.created that came after its wait had ended: not pushed (clients fetch it when they see the gap)',
       registers,
     });
   }
