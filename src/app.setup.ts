@@ -11,6 +11,7 @@ import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
 import { DatabaseAvailability } from './database/database-availability.service';
+import { DrainState } from './health/drain.service';
 import { MetricsService } from './metrics/metrics.service';
 import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
 import { RealtimeGateway } from './realtime/realtime.gateway';
@@ -30,6 +31,13 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   server.headersTimeout = env.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1_000; // must exceed keepAliveTimeout
 
   app.use(requestLogger(logger));
+  const drain = app.get(DrainState);
+  // While draining, each response closes its connection: keep-alive clients reconnect, through
+  // the load balancer, to an instance that stays.
+  app.use((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    if (drain.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(app.get(MetricsService).httpMiddleware());
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.

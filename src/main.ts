@@ -7,6 +7,7 @@ import { createRootLogger } from './common/logging';
 import { ConfigurationError, type Environment } from './config/environment';
 import { loadEnvironment } from './config/load-environment';
 import { resolveDatabase, type ResolvedDatabase } from './database/database-url';
+import { DrainState } from './health/drain.service';
 
 async function bootstrap(): Promise<void> {
   let env: Environment;
@@ -47,11 +48,17 @@ async function bootstrap(): Promise<void> {
 
   // Our own handler rather than enableShutdownHooks(), which re-raises the signal
   // and so exits non-zero; the embedded database must stop after the pool closes.
+  // First a drain (readiness fails, requests still served), then no new connections.
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    app.get(DrainState).start();
+    logger.info({ signal, drainMs: env.SHUTDOWN_DRAIN_MS }, 'draining: /health fails, requests are still served');
+    setTimeout(() => stop(), env.SHUTDOWN_DRAIN_MS);
+  };
+  const stop = () => {
+    logger.info('shutting down: no new connections, finishing in-flight requests');
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
       process.exit(1);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedDatabase } from '../src/database/embedded-postgres';
@@ -62,6 +62,63 @@ describe('server process lifecycle', () => {
 
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(postmasterRunning(dataDir)).toBe(false);
+  });
+
+  it('drains on SIGTERM: answers requests written just before it and during the drain, fails readiness, exits 0', async () => {
+    const server = await spawnServer({
+      DATA_DIR: dataDir,
+      SHUTDOWN_DRAIN_MS: '1500',
+      LOG_LEVEL: 'info',
+      RATE_SEND_PER_SEC: '1000',
+    });
+    await waitHealthy(server);
+    const base = `http://127.0.0.1:${server.port}`;
+    const registered = await fetch(`${base}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `drain${Date.now().toString(36)}`, password: 'password-1234' }),
+    }).then((r) => r.json() as Promise<{ accessToken: string }>);
+    const token = registered.accessToken;
+    const group = await fetch(`${base}/api/v1/conversations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: 'group', title: 'drain', participantIds: [] }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+
+    // Twenty keep-alive connections, used once and idle now, as a balancer's upstream pool keeps them.
+    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    const call = (method: string, path: string, body?: object) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const text = body && JSON.stringify(body);
+        const req = request(`${base}${path}`, {
+          method,
+          agent,
+          headers: { authorization: `Bearer ${token}`, ...(text && { 'content-type': 'application/json' }) },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          let data = '';
+          res.on('data', (chunk) => (data += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: data && JSON.parse(data) }));
+        });
+        req.end(text);
+      });
+    const send = (i: number) => call('POST', `/api/v1/conversations/${group.id}/messages`, { content: `m${i}` });
+    await Promise.all(Array.from({ length: 20 }, () => call('GET', '/health/live')));
+    expect(Object.values(agent.freeSockets).flat()).toHaveLength(20);
+
+    // Twenty sends written in full on those connections, then the signal at once.
+    const beforeSignal = Array.from({ length: 20 }, (_, i) => send(i));
+    server.child.kill('SIGTERM');
+    await server.waitForOutput(/draining/);
+    const duringDrain = await Promise.all([send(100), call('GET', '/health')]);
+    const answered = await Promise.all(beforeSignal);
+    expect(answered.map((a) => a.status)).toEqual(Array(20).fill(201));
+    expect(duringDrain[0].status).toBe(201);
+    expect(duringDrain[1]).toMatchObject({ status: 503, body: { error: { shutdown: { status: 'down' } } } });
+    expect(new Set([...answered, duringDrain[0]].map((a) => a.body.seq)).size).toBe(21);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    agent.destroy();
   });
 
   it('restarts on the same data after a SIGKILL left the postmaster running', async () => {

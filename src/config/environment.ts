@@ -207,6 +207,18 @@ export class Environment {
   @Max(30_000)
   HEALTH_DB_TIMEOUT_MS = 1_500;
 
+  /**
+   * On SIGTERM/SIGINT, how long to keep serving with readiness failing before no
+   * longer accepting connections, so that a load balancer moves traffic away first
+   * and requests already on their way are answered.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_DRAIN_MS = 1_000;
+
+  /** After the drain: the longest wait for in-flight work before exiting with 1. */
   @Transform(toInt)
   @IsInt()
   @Min(100)

@@ -13,6 +13,7 @@ import { RedisService } from '../redis/redis.service';
 import { Public } from '../auth/public.decorator';
 import type { Environment } from '../config/environment';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { DrainState } from './drain.service';
 
 @ApiTags('health')
 @Public()
@@ -26,6 +27,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisService,
+    private readonly drain: DrainState,
     config: ConfigService<Environment, true>,
   ) {
     this.databaseTimeoutMs = config.get('HEALTH_DB_TIMEOUT_MS', { infer: true });
@@ -33,12 +35,16 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database (and Redis, when configured) answer within HEALTH_DB_TIMEOUT_MS' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
+  @ApiOperation({
+    summary: 'Readiness: the database (and Redis, when configured) answer within HEALTH_DB_TIMEOUT_MS',
+    description: 'Also 503 (`shutdown: down`) from SIGTERM on, while the instance drains (SHUTDOWN_DRAIN_MS).',
+  })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down, or the instance is shutting down' })
   ready(): Promise<HealthCheckResult> {
     const checks: HealthIndicatorFunction[] = [
       () => this.database.pingCheck('database').withTimeout(this.databaseTimeoutMs),
     ];
+    if (this.drain.draining) checks.push(() => this.indicators.check('shutdown').down({ message: 'draining' }));
     if (this.redis.enabled) checks.push(() => this.redisCheck());
     return this.health.check(checks);
   }

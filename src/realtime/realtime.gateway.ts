@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AccessTokenService, bearerToken, type AuthenticatedUser } from '../auth/access-token.service';
 import type { Environment } from '../config/environment';
+import { DrainState } from '../health/drain.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MessageDto } from '../messages/dto/message.dto';
 import { MessagesService } from '../messages/messages.service';
@@ -60,6 +61,7 @@ export class RealtimeGateway
     private readonly messages: MessagesService,
     private readonly limiter: RateLimiterService,
     private readonly users: UsersService,
+    private readonly drain: DrainState,
     private readonly metrics: RealtimeMetrics,
     config: ConfigService<Environment, true>,
   ) {
@@ -99,7 +101,7 @@ export class RealtimeGateway
    * Redis. Only then is `connected` sent.
    */
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
-    if (this.closing) {
+    if (this.closing || this.drain.draining) {
       socket.close(CLOSE_CODES.goingAway, 'server shutting down');
       return;
     }
