@@ -158,6 +158,27 @@ describe('conversations (contract §4)', () => {
       expect(seen).toEqual([ids[1], ids[4], ids[3], ids[2], ids[0]]);
     });
 
+    it('pages as documented while a conversation moves ahead of the cursor: skipped, never twice', async () => {
+      const me = await registerUser(t.http);
+      const peers = await Promise.all([0, 1, 2, 3, 4].map(() => registerUser(t.http)));
+      const ids: string[] = [];
+      for (const peer of peers) ids.push(await openDirect(t.http, me, peer)); // newest first: 4, 3, 2, 1, 0
+      const first = await get('/conversations?limit=2', me);
+      expect(first.body.items.map((c: { id: string }) => c.id)).toEqual([ids[4], ids[3]]);
+      // Between two pages, a conversation not listed yet gets a message: it moves to the top.
+      await sendMessage(t.http, peers[0], ids[0], 'bump');
+      const rest: string[] = [];
+      let cursor: string | null = first.body.nextCursor;
+      while (cursor) {
+        const res = await get(`/conversations?limit=2&cursor=${cursor}`, me);
+        rest.push(...res.body.items.map((c: { id: string }) => c.id));
+        cursor = res.body.nextCursor;
+      }
+      expect(rest).toEqual([ids[2], ids[1]]); // ids[0] is ahead of the cursor now
+      // What the docs tell a client to do: the push (or a new first page) has it.
+      expect((await get('/conversations?limit=1', me)).body.items[0].id).toBe(ids[0]);
+    });
+
     it("shows lastMessage, lastSeq and the caller's unreadCount", async () => {
       const [x, y] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
       const id = await openDirect(t.http, x, y);
