@@ -167,7 +167,7 @@ async function startCluster() {
   if (!(await redisAnswers(redisUrl))) return { skipped: `no Redis answers at ${redisUrl}` };
   const database = process.env.DATABASE_URL ? undefined : await startDatabase('cluster');
   const shared = {
-    DATABASE_URL: process.env.DATABASE_URL ?? database.url,
+    DATABASE_URL: process.env.DATABASE_URL || database.url,
     REDIS_URL: redisUrl,
     JWT_SECRET: randomBytes(32).toString('hex'), // tokens from one instance work on the other
   };

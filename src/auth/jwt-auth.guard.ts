@@ -18,7 +18,7 @@ export class JwtAuthGuard implements CanActivate {
     private readonly users: UsersService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()])) {
       return true;
@@ -29,8 +29,14 @@ export class JwtAuthGuard implements CanActivate {
     const authenticated = this.tokens.authenticateRequest(request);
     // Verify again only to produce the precise reason (expired or invalid).
     if (!authenticated) this.tokens.verify(token);
-    if (!(await this.users.exists(authenticated!.userId))) throw new UnauthorizedException(USER_GONE);
-    request.user = { id: authenticated!.userId };
-    return true;
+    const { userId } = authenticated!;
+    const exists = this.users.exists(userId);
+    const admit = (found: boolean) => {
+      if (!found) throw new UnauthorizedException(USER_GONE);
+      request.user = { id: userId };
+      return true;
+    };
+    // Known users are answered at once; only an unknown one waits for the database.
+    return typeof exists === 'boolean' ? admit(exists) : exists.then(admit);
   }
 }

@@ -31,13 +31,14 @@ export class UsersService {
    * Answered from memory once seen; a deletion is heard at once (UserDeletionsListener),
    * and while that listener is down a present answer is not trusted.
    */
-  async exists(id: string): Promise<boolean> {
+  exists(id: string): boolean | Promise<boolean> {
     const known = this.known.lookup(id);
-    if (known === false || (known && this.deletions.listening)) return known;
-    const found = await this.users.existsBy({ id });
-    if (found) this.known.markPresent(id);
-    else this.known.markMissing(id);
-    return found;
+    if (known === false || (known && this.deletions.listening)) return known; // no promise on the hot path
+    return this.users.existsBy({ id }).then((found) => {
+      if (found) this.known.markPresent(id);
+      else this.known.markMissing(id);
+      return found;
+    });
   }
 
   /** Called with the id of each user deleted (on any instance, by any means). */
