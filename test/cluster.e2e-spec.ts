@@ -198,18 +198,43 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
 });
 
 (redisUrl && canRunRedis ? describe : describe.skip)('scale-out: a Redis outage', () => {
-  it('delivers every message sent on an instance to its own sockets exactly once while Redis stalls and is killed', async () => {
+  /** Two instances on a redis-server of the test's own, and a direct conversation of alice and bob. */
+  async function onOwnRedis(
+    test: (pair: {
+      redis: OwnRedis;
+      a: TestApp;
+      b: TestApp;
+      alice: RegisteredUser;
+      bob: RegisteredUser;
+      id: string;
+      connect: (app: TestApp, user: RegisteredUser) => Promise<TestSocket>;
+    }) => Promise<void>,
+  ): Promise<void> {
     const redis = await OwnRedis.start();
     const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
     const sockets: TestSocket[] = [];
     try {
       const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
       const id = await openDirect(a.http, alice, bob);
-      const [bobOnA, aliceOnA] = await Promise.all([
-        connect(a.baseUrl, bob.accessToken),
-        connect(a.baseUrl, alice.accessToken),
-      ]);
-      sockets.push(bobOnA, aliceOnA);
+      const open = async (app: TestApp, user: RegisteredUser) => {
+        const socket = await connect(app.baseUrl, user.accessToken);
+        sockets.push(socket);
+        return socket;
+      };
+      await test({ redis, a, b, alice, bob, id, connect: open });
+    } finally {
+      redis.resume();
+      await Promise.all(sockets.map((s) => s.close()));
+      await Promise.all([a.close(), b.close()]);
+      await redis.kill();
+    }
+  }
+  const resubscribed = (...apps: TestApp[]) =>
+    Promise.all(apps.map((app) => (app.app.get(EventBus) as RedisEventBus).whenSubscribed()));
+
+  it('delivers every message sent on an instance to its own sockets exactly once while Redis stalls and is killed', () =>
+    onOwnRedis(async ({ redis, a, b, alice, bob, id, connect: open }) => {
+      const [bobOnA, aliceOnA] = await Promise.all([open(a, bob), open(a, alice)]);
       let sent = 0;
       const sendSome = async (count: number) => {
         for (let i = 0; i < count; i++) {
@@ -238,28 +263,16 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
       // Before Redis is back: what was stalled on its way is delivered here all the same.
       await expectEveryOnce();
       await redis.start();
-      await Promise.all([a, b].map((app) => (app.app.get(EventBus) as RedisEventBus).whenSubscribed()));
+      await resubscribed(a, b);
       await sendSome(20);
       // Copies that ioredis sends again after reconnecting come back, and are dropped.
       await expectEveryOnce();
-    } finally {
-      redis.resume();
-      await Promise.all(sockets.map((s) => s.close()));
-      await Promise.all([a.close(), b.close()]);
-      await redis.kill();
-    }
-  });
+    }));
 
-  it('keeps REST and same-instance delivery, reports Redis down, and resumes cross-instance delivery after', async () => {
-    const redis = await OwnRedis.start();
-    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
-    const sockets: TestSocket[] = [];
-    try {
-      const [alice, bob] = await Promise.all([registerUser(a.http), registerUser(a.http)]);
-      const id = await openDirect(a.http, alice, bob);
-      const bobOnA = await connect(a.baseUrl, bob.accessToken);
-      const bobOnB = await connect(b.baseUrl, bob.accessToken);
-      sockets.push(bobOnA, bobOnB);
+  it('keeps REST and same-instance delivery, reports Redis down, and resumes cross-instance delivery after', () =>
+    onOwnRedis(async ({ redis, a, b, alice, bob, id, connect: open }) => {
+      const bobOnA = await open(a, bob);
+      const bobOnB = await open(b, bob);
 
       await redis.kill();
       const sent = await a.http.post(
@@ -278,17 +291,12 @@ async function startInstance(url: string, overrides: Record<string, string> = {}
       ).toHaveLength(1);
 
       await redis.start();
-      await Promise.all([a, b].map((app) => (app.app.get(EventBus) as RedisEventBus).whenSubscribed()));
+      await resubscribed(a, b);
       await sendMessage(a.http, alice, id, 'after the outage');
       expect((await bobOnB.next('message.created', (d) => d.content === 'after the outage')).data.seq).toBe(2);
       await bobOnA.next('message.created', (d) => d.seq === 2);
       await bobOnA.barrier();
       expect(bobOnA.of('message.created').map((f) => f.data.seq)).toEqual([1, 2]);
       expect((await a.http.get('/health')).status).toBe(200);
-    } finally {
-      await Promise.all(sockets.map((s) => s.close()));
-      await Promise.all([a.close(), b.close()]);
-      await redis.kill();
-    }
-  });
+    }));
 });
