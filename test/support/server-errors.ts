@@ -4,8 +4,7 @@ import type { DestinationStream } from 'pino';
  * Contract §2: 500 means a bug. Every server a test starts (in-process apps and
  * spawned processes alike) logs here; a line at level error or above, or an
  * access line with a 5xx status other than 503, fails the test during which it was written
- * (see no-server-errors.setup.ts). A test that provokes one on purpose says so
- * with `allowServerErrors`.
+ * (see no-server-errors.setup.ts).
  */
 export interface ServerErrorLine {
   source: string;
@@ -14,7 +13,6 @@ export interface ServerErrorLine {
 
 const ERROR_LEVEL = 50;
 const recorded: ServerErrorLine[] = [];
-let allowed: RegExp[] = [];
 
 export function recordServerLogLine(source: string, line: string): void {
   let entry: { level?: number; res?: { statusCode?: number } };
@@ -26,7 +24,7 @@ export function recordServerLogLine(source: string, line: string): void {
   const status = entry.res?.statusCode ?? 0;
   // 503 is the deliberate "retry later" of an outage; every other 5xx is a bug.
   const isError = (entry.level ?? 0) >= ERROR_LEVEL || (status >= 500 && status !== 503);
-  if (isError && !allowed.some((pattern) => pattern.test(line))) recorded.push({ source, line: line.trim() });
+  if (isError) recorded.push({ source, line: line.trim() });
 }
 
 /** A pino destination that records error lines of one server, and hands every line to `onLine`. */
@@ -39,13 +37,7 @@ export function serverLogDestination(source: string, onLine?: (line: string) => 
   };
 }
 
-/** For the current test only: error lines matching one of these are expected. */
-export function allowServerErrors(...patterns: RegExp[]): void {
-  allowed.push(...patterns);
-}
-
-/** The error lines recorded since the last call; forgets the allowances. */
+/** The error lines recorded since the last call. */
 export function takeServerErrors(): ServerErrorLine[] {
-  allowed = [];
   return recorded.splice(0);
 }
