@@ -1,11 +1,8 @@
 // Nest 12 packages are ESM-only; Jest on Node 20 cannot require() them, so swc
 // transpiles them to CommonJS together with our own TypeScript.
-/** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   rootDir: '.',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
-  testRegex: '\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: {
     '^.+\\.[mc]?[tj]s$': [
@@ -23,9 +20,28 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   // Decorators read metadata as soon as a module loads, whichever a test imports first.
   setupFiles: ['reflect-metadata'],
-  // A server error line (level error, or a 5xx) fails the test it was written in.
-  setupFilesAfterEnv: ['<rootDir>/test/support/no-server-errors.setup.ts'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 20000,
+};
+
+/**
+ * Two tiers (see docs/architecture.md):
+ * - unit: `src/**\/*.spec.ts`, fakes only, no database (`npm run test:unit`);
+ * - db: `test/`, on a real PostgreSQL made fresh for the run: `test/medium/` runs services and
+ *   repositories without HTTP (`npm run test:medium`), the rest a listening app (`npm run test:e2e`).
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
+    {
+      ...shared,
+      displayName: 'db',
+      roots: ['<rootDir>/test'],
+      testRegex: '\\.(e2e|medium)-spec\\.ts$',
+      // A server error line (level error, or a 5xx other than 503) fails the test it was written in.
+      setupFilesAfterEnv: ['<rootDir>/test/support/no-server-errors.setup.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -213,14 +213,16 @@ describe('concurrency', () => {
   it('publishes only after the commit: a separate connection already sees the row', async () => {
     const [a, b] = await Promise.all([registerUser(t.http), registerUser(t.http)]);
     const id = await openDirect(t.http, a, b);
-    const observer = new Client({ connectionString: process.env.DATABASE_URL });
-    await observer.connect();
+    // One connected client per check, so that each query goes out at once (queueing
+    // overlapping queries on one client is deprecated by pg).
+    const observers = Array.from({ length: 10 }, () => new Client({ connectionString: process.env.DATABASE_URL }));
+    await Promise.all(observers.map((c) => c.connect()));
     const checks: Promise<number>[] = [];
     // Issued synchronously from the handler, before the service goes on.
     const stop = t.app.get(EventBus).subscribe((event) => {
       if (event.name === 'message.created') {
         checks.push(
-          observer
+          observers[checks.length]
             .query('SELECT count(*)::int AS n FROM messages WHERE id = $1', [event.payload.message.id])
             .then((r) => r.rows[0].n),
         );
@@ -231,7 +233,7 @@ describe('concurrency', () => {
       expect(await Promise.all(checks)).toEqual(Array(10).fill(1));
     } finally {
       stop();
-      await observer.end();
+      await Promise.all(observers.map((c) => c.end()));
     }
   });
 });
