@@ -1,13 +1,17 @@
 import type { ConversationView } from '../conversations/conversation-view';
 import type { MessageView, ReactionView } from '../messages/message-view';
 
+/** A payload type, written once; the value is never read (the keys below are). */
+const payload = <P>() => undefined as unknown as P;
+
 /**
  * The one map of domain events: emitted by services after their transaction
- * commits, pushed to sockets by the realtime gateway. Every event names the users
- * it concerns (`recipients`), so fan-out needs no database query.
+ * commits, pushed to sockets by the realtime gateway (its @OnDomainEvent methods).
+ * Every event names the users it concerns (`recipients`), so fan-out needs no
+ * database query. The names are this object's keys, so the list cannot drift.
  */
-export interface DomainEvents {
-  'message.created': {
+const DOMAIN_EVENTS = {
+  'message.created': payload<{
     recipients: string[];
     conversationId: string;
     message: MessageView;
@@ -17,32 +21,37 @@ export interface DomainEvents {
      * event may still be on its way). Fan-out orders by it; it is not pushed.
      */
     previousCreatedAt: string | null;
-  };
-  'message.updated': { recipients: string[]; conversationId: string; message: MessageView };
-  'message.deleted': { recipients: string[]; conversationId: string; messageId: string; seq: number };
-  'message.read': { recipients: string[]; conversationId: string; userId: string; seq: number; readAt: string };
-  'message.delivered': { recipients: string[]; conversationId: string; userId: string; seq: number };
-  'reaction.updated': { recipients: string[]; conversationId: string; messageId: string; reactions: ReactionView[] };
-  'conversation.created': { recipients: string[]; conversation: ConversationView };
-  'conversation.updated': { recipients: string[]; conversation: ConversationView };
+  }>(),
+  'message.updated': payload<{ recipients: string[]; conversationId: string; message: MessageView }>(),
+  'message.deleted': payload<{ recipients: string[]; conversationId: string; messageId: string; seq: number }>(),
+  'message.read': payload<{
+    recipients: string[];
+    conversationId: string;
+    userId: string;
+    seq: number;
+    readAt: string;
+  }>(),
+  'message.delivered': payload<{ recipients: string[]; conversationId: string; userId: string; seq: number }>(),
+  'reaction.updated': payload<{
+    recipients: string[];
+    conversationId: string;
+    messageId: string;
+    reactions: ReactionView[];
+  }>(),
+  'conversation.created': payload<{ recipients: string[]; conversation: ConversationView }>(),
+  'conversation.updated': payload<{ recipients: string[]; conversation: ConversationView }>(),
   // Ephemeral, not stored: they travel the same bus so that they reach every instance.
-  typing: { recipients: string[]; conversationId: string; userId: string; isTyping: boolean };
-  presence: { recipients: string[]; userId: string; status: 'online' | 'offline'; lastSeenAt: string };
-}
+  typing: payload<{ recipients: string[]; conversationId: string; userId: string; isTyping: boolean }>(),
+  presence: payload<{ recipients: string[]; userId: string; status: 'online' | 'offline'; lastSeenAt: string }>(),
+};
+
+export type DomainEvents = typeof DOMAIN_EVENTS;
 
 export type DomainEventName = keyof DomainEvents;
 
 export type DomainEvent = { [K in DomainEventName]: { name: K; payload: DomainEvents[K] } }[DomainEventName];
 
-export const DOMAIN_EVENT_NAMES: readonly DomainEventName[] = [
-  'message.created',
-  'message.updated',
-  'message.deleted',
-  'message.read',
-  'message.delivered',
-  'reaction.updated',
-  'conversation.created',
-  'conversation.updated',
-  'typing',
-  'presence',
-];
+/** The event of one name (or of one of several names). */
+export type DomainEventOf<K extends DomainEventName> = Extract<DomainEvent, { name: K }>;
+
+export const DOMAIN_EVENT_NAMES = Object.keys(DOMAIN_EVENTS) as readonly DomainEventName[];

@@ -1,8 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { ConversationDto } from '../conversations/dto/conversation.dto';
-import type { DomainEvent } from '../events/domain-events';
-import { EventBus } from '../events/event-bus';
+import type { DomainEvent, DomainEventOf } from '../events/domain-events';
 import { MessageDto, ReactionDto } from '../messages/dto/message.dto';
 import { PresenceService, type PresenceState } from '../presence/presence.service';
 import { ConnectionRegistry } from './connection-registry.service';
@@ -11,22 +10,26 @@ import { SeqOrderer } from './seq-orderer';
 import { frame } from './ws-protocol';
 
 const ORDER_WAIT_MS = 1_000;
+
+/** Events about a conversation's messages, which must not overtake a held message.created. */
+export type ConversationMessageEvent =
+  'message.updated' | 'message.deleted' | 'message.read' | 'message.delivered' | 'reaction.updated';
+
 const SWEEP_MS = 60_000;
 
 /**
- * Turns domain events into socket frames: each reaches every open socket of
- * every recipient on this instance and nobody else, with no database query.
+ * Turns domain events into socket frames (the gateway's @OnDomainEvent handlers
+ * call it): each reaches every open socket of every recipient on this instance and
+ * nobody else, with no database query.
  * A frame the same for everyone is serialised once per event; frames with
  * per-viewer fields (reactions[].me, unreadCount) once per recipient.
  */
 @Injectable()
 export class FanoutService implements OnModuleInit, OnModuleDestroy {
   private readonly orderer: SeqOrderer;
-  private unsubscribe?: () => void;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
-    private readonly bus: EventBus,
     private readonly registry: ConnectionRegistry,
     private readonly presence: PresenceService,
     private readonly metrics: RealtimeMetrics,
@@ -38,12 +41,10 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
     this.sweeper = setInterval(() => this.orderer.sweep(), SWEEP_MS).unref();
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
     clearInterval(this.sweeper);
     this.orderer.clear();
   }
@@ -52,32 +53,30 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
     return this.orderer.pendingCount;
   }
 
-  private onEvent(event: DomainEvent): void {
+  /** In seq order per conversation (see SeqOrderer). */
+  messageCreated(event: DomainEventOf<'message.created'>): void {
     const started = performance.now();
-    switch (event.name) {
-      case 'message.created': {
-        const { message, previousCreatedAt } = event.payload;
-        const sinceMs =
-          previousCreatedAt === null ? null : Date.parse(message.createdAt) - Date.parse(previousCreatedAt);
-        this.orderer.push(message.conversationId, message.seq, { sinceMs }, () => this.deliver(event, started));
-        return;
-      }
-      case 'message.updated':
-      case 'message.deleted':
-      case 'message.read':
-      case 'message.delivered':
-      case 'reaction.updated':
-        this.orderer.after(event.payload.conversationId, () => this.deliver(event, started));
-        return;
-      case 'conversation.created':
-      case 'conversation.updated': {
-        const ids = event.payload.conversation.participants.map((p) => p.id);
-        void this.presence.getMany(ids).then((presence) => this.deliver(event, started, presence));
-        return;
-      }
-      default:
-        this.deliver(event, started);
-    }
+    const { message, previousCreatedAt } = event.payload;
+    const sinceMs = previousCreatedAt === null ? null : Date.parse(message.createdAt) - Date.parse(previousCreatedAt);
+    this.orderer.push(message.conversationId, message.seq, { sinceMs }, () => this.deliver(event, started));
+  }
+
+  /** An event about a conversation's messages: never ahead of a message.created being held. */
+  behindHeldMessages(event: DomainEventOf<ConversationMessageEvent>): void {
+    const started = performance.now();
+    this.orderer.after(event.payload.conversationId, () => this.deliver(event, started));
+  }
+
+  /** With the participants' presence as of now (one lookup per event). */
+  conversation(event: DomainEventOf<'conversation.created' | 'conversation.updated'>): void {
+    const started = performance.now();
+    const ids = event.payload.conversation.participants.map((p) => p.id);
+    void this.presence.getMany(ids).then((presence) => this.deliver(event, started, presence));
+  }
+
+  /** Ephemeral events (typing, presence): at once. */
+  now(event: DomainEventOf<'typing' | 'presence'>): void {
+    this.deliver(event, performance.now());
   }
 
   private deliver(event: DomainEvent, started: number, presence = new Map<string, PresenceState>()): void {

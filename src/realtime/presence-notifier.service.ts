@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConversationsService } from '../conversations/conversations.service';
 import { DatabaseAvailability } from '../database/database-availability.service';
+import type { DomainEventOf } from '../events/domain-events';
 import { EventBus } from '../events/event-bus';
+import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { PresenceService, type PresenceChange } from '../presence/presence.service';
 
 const MAX_CACHED_USERS = 50_000;
@@ -25,14 +27,13 @@ export class PresenceNotifier implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribers.push(
-      this.presence.onChange((change) => void this.announce(change)),
-      this.events.subscribe((event) => {
-        if (event.name === 'conversation.created' || event.name === 'conversation.updated') {
-          for (const userId of event.payload.recipients) this.contacts.delete(userId);
-        }
-      }),
-    );
+    this.unsubscribers.push(this.presence.onChange((change) => void this.announce(change)));
+  }
+
+  /** A membership changed: the contact sets of everyone it concerns are read again. */
+  @OnDomainEvent('conversation.created', 'conversation.updated')
+  forgetContacts(event: DomainEventOf<'conversation.created' | 'conversation.updated'>): void {
+    for (const userId of event.payload.recipients) this.contacts.delete(userId);
   }
 
   onModuleDestroy(): void {

@@ -12,6 +12,8 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AccessTokenService, bearerToken, type AuthenticatedUser } from '../auth/access-token.service';
 import type { Environment } from '../config/environment';
+import type { DomainEventOf } from '../events/domain-events';
+import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { DrainState } from '../health/drain.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MessageDto } from '../messages/dto/message.dto';
@@ -20,6 +22,7 @@ import { PresenceService } from '../presence/presence.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { USER_GONE, UsersService } from '../users/users.service';
 import { Connection } from './connection';
+import { FanoutService, type ConversationMessageEvent } from './fanout.service';
 import { ConnectionRegistry } from './connection-registry.service';
 import { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
 import type { FrameGate } from './parley-ws.adapter';
@@ -36,7 +39,7 @@ const FLOOD_CLOSE_FACTOR = 10;
 /**
  * The WebSocket at /ws (contract §6). Thin: it authenticates sockets, keeps
  * them in the registry and hands client events to the same services as REST.
- * Pushes come from FanoutService, which turns domain events into frames.
+ * Its @OnDomainEvent methods list every push; FanoutService renders and writes them.
  */
 @WebSocketGateway({ path: '/ws' })
 @UseGuards(WsAuthGuard)
@@ -62,6 +65,7 @@ export class RealtimeGateway
     private readonly limiter: RateLimiterService,
     private readonly users: UsersService,
     private readonly drain: DrainState,
+    private readonly fanout: FanoutService,
     private readonly metrics: RealtimeMetrics,
     config: ConfigService<Environment, true>,
   ) {
@@ -195,6 +199,28 @@ export class RealtimeGateway
     connection.floodStrikes += 1;
     if (connection.floodStrikes > FLOOD_CLOSE_FACTOR * this.frameLimit.limit) return 'close';
     return connection.floodStrikes > this.frameLimit.limit ? 'drop' : 'limited';
+  }
+
+  // ---- pushes: every domain event that reaches clients (rendered and written by FanoutService)
+
+  @OnDomainEvent('message.created')
+  pushMessageCreated(event: DomainEventOf<'message.created'>): void {
+    this.fanout.messageCreated(event);
+  }
+
+  @OnDomainEvent('message.updated', 'message.deleted', 'message.read', 'message.delivered', 'reaction.updated')
+  pushMessageChange(event: DomainEventOf<ConversationMessageEvent>): void {
+    this.fanout.behindHeldMessages(event);
+  }
+
+  @OnDomainEvent('conversation.created', 'conversation.updated')
+  pushConversation(event: DomainEventOf<'conversation.created' | 'conversation.updated'>): void {
+    this.fanout.conversation(event);
+  }
+
+  @OnDomainEvent('typing', 'presence')
+  pushEphemeral(event: DomainEventOf<'typing' | 'presence'>): void {
+    this.fanout.now(event);
   }
 
   // ---- client events -----------------------------------------------------

@@ -1,8 +1,10 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Environment } from '../config/environment';
 import { ConversationsService } from '../conversations/conversations.service';
+import type { DomainEventOf } from '../events/domain-events';
 import { EventBus } from '../events/event-bus';
+import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { wsError } from './ws-error.filter';
 import { ERROR_CODES } from './ws-protocol';
 
@@ -17,10 +19,9 @@ interface Typist {
  * when no refresh came in time or the typist's last socket closed.
  */
 @Injectable()
-export class TypingService implements OnModuleInit, OnModuleDestroy {
+export class TypingService implements OnModuleDestroy {
   private readonly typists = new Map<string, Typist>();
   private readonly ttlMs: number;
-  private unsubscribe?: () => void;
 
   constructor(
     private readonly conversations: ConversationsService,
@@ -31,18 +32,16 @@ export class TypingService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Membership changed: typists who left stop typing, and the others' audience is updated. */
-  onModuleInit(): void {
-    this.unsubscribe = this.events.subscribe((event) => {
-      if (event.name !== 'conversation.updated') return;
-      const { conversation } = event.payload;
-      const members = conversation.participants.map((p) => p.id);
-      for (const [key, typist] of [...this.typists]) {
-        const [conversationId, userId] = key.split('|');
-        if (conversationId !== conversation.id) continue;
-        if (members.includes(userId)) typist.recipients = members;
-        else this.end(key, conversationId, userId);
-      }
-    });
+  @OnDomainEvent('conversation.updated')
+  onMembershipChanged(event: DomainEventOf<'conversation.updated'>): void {
+    const { conversation } = event.payload;
+    const members = conversation.participants.map((p) => p.id);
+    for (const [key, typist] of [...this.typists]) {
+      const [conversationId, userId] = key.split('|');
+      if (conversationId !== conversation.id) continue;
+      if (members.includes(userId)) typist.recipients = members;
+      else this.end(key, conversationId, userId);
+    }
   }
 
   /**
@@ -83,7 +82,6 @@ export class TypingService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
     for (const typist of this.typists.values()) clearTimeout(typist.timer);
     this.typists.clear();
   }
