@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { Message } from './entities/message.entity';
-import { Reaction } from './entities/reaction.entity';
+import { MessageRepository } from './message.repository';
 import { MessageSummariesService } from './message-summaries.service';
 
-/** The read side of messages that Conversations needs, with no dependency back on it. */
+/**
+ * The messages tables and the read side that Conversations needs, with no
+ * dependency back on it. Its repository is for the messages feature only
+ * (MessagesModule); other modules ask MessageSummariesService.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([Message, Reaction])],
-  providers: [MessageSummariesService],
-  exports: [MessageSummariesService],
+  providers: [MessageRepository, MessageSummariesService],
+  exports: [MessageRepository, MessageSummariesService],
 })
 export class MessageSummariesModule {}

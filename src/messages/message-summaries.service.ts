@@ -1,9 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { Message } from './entities/message.entity';
-import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type ReactionView } from './message-view';
-import { queryRows } from '../database/sql';
+import { MessageRepository } from './message.repository';
+import { toMessageView, type MessageRow, type MessageView, type ReactionView } from './message-view';
 
 export interface UnreadQuery {
   conversationId: string;
@@ -22,20 +19,13 @@ export const unreadKey = (conversationId: string, userId: string) => `${conversa
  */
 @Injectable()
 export class MessageSummariesService {
-  constructor(@InjectRepository(Message) private readonly messages: Repository<Message>) {}
+  constructor(private readonly messages: MessageRepository) {}
 
   /** Reactions of each message, in order of first use, with who reacted. */
   async reactionsByMessage(messageIds: readonly string[]): Promise<Map<string, ReactionView[]>> {
     const byMessage = new Map<string, ReactionView[]>();
     if (!messageIds.length) return byMessage;
-    const rows = await queryRows<{ message_id: string; emoji: string; count: number; user_ids: string[] }>(
-      this.messages,
-      `SELECT message_id, emoji, count(*)::int AS count, array_agg(user_id::text ORDER BY created_at, user_id) AS user_ids
-         FROM message_reactions WHERE message_id = ANY($1::uuid[])
-        GROUP BY message_id, emoji ORDER BY message_id, min(created_at), emoji`,
-      [messageIds],
-    );
-    for (const row of rows) {
+    for (const row of await this.messages.reactionsOf(messageIds)) {
       const list = byMessage.get(row.message_id) ?? [];
       list.push({ emoji: row.emoji, count: row.count, userIds: row.user_ids });
       byMessage.set(row.message_id, list);
@@ -53,13 +43,7 @@ export class MessageSummariesService {
   async lastMessages(refs: readonly { conversationId: string; seq: number }[]): Promise<Map<string, MessageView>> {
     const wanted = refs.filter((r) => r.seq > 0);
     if (!wanted.length) return new Map();
-    const rows = await queryRows<MessageRow>(
-      this.messages,
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m
-         JOIN unnest($1::uuid[], $2::int[]) AS t(conversation_id, seq)
-           ON m.conversation_id = t.conversation_id AND m.seq = t.seq`,
-      [wanted.map((r) => r.conversationId), wanted.map((r) => r.seq)],
-    );
+    const rows = await this.messages.atSeqs(wanted);
     return new Map((await this.withReactions(rows)).map((view) => [view.conversationId, view]));
   }
 
@@ -69,33 +53,12 @@ export class MessageSummariesService {
    */
   async unreadCounts(queries: readonly UnreadQuery[]): Promise<Map<string, number>> {
     if (!queries.length) return new Map();
-    const rows = await queryRows<{ conversation_id: string; user_id: string; unread: number }>(
-      this.messages,
-      `SELECT t.conversation_id, t.user_id, count(*)::int AS unread
-         FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS t(conversation_id, user_id, after_seq)
-         JOIN messages m ON m.conversation_id = t.conversation_id AND m.seq > t.after_seq
-                        AND m.sender_id <> t.user_id AND m.deleted_at IS NULL
-        GROUP BY t.conversation_id, t.user_id`,
-      [queries.map((q) => q.conversationId), queries.map((q) => q.userId), queries.map((q) => q.afterSeq)],
-    );
+    const rows = await this.messages.unreadCounts(queries);
     return new Map(rows.map((row) => [unreadKey(row.conversation_id, row.user_id), row.unread]));
   }
 
-  /** Current participants who sent messages with afterSeq < seq <= upToSeq, other than `exceptUserId`. */
-  async sendersBetween(
-    conversationId: string,
-    afterSeq: number,
-    upToSeq: number,
-    exceptUserId: string,
-  ): Promise<string[]> {
-    const rows = await queryRows<{ sender_id: string }>(
-      this.messages,
-      `SELECT DISTINCT m.sender_id FROM messages m
-         JOIN conversation_participants p
-           ON p.conversation_id = m.conversation_id AND p.user_id = m.sender_id AND p.left_at IS NULL
-        WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq <= $3 AND m.sender_id <> $4`,
-      [conversationId, afterSeq, upToSeq, exceptUserId],
-    );
-    return rows.map((r) => r.sender_id);
+  /** Senders of the messages with afterSeq < seq <= upToSeq, other than `exceptUserId`. */
+  sendersBetween(conversationId: string, afterSeq: number, upToSeq: number, exceptUserId: string): Promise<string[]> {
+    return this.messages.sendersBetween(conversationId, afterSeq, upToSeq, exceptUserId);
   }
 }

@@ -4,11 +4,12 @@ import { MessageSummariesModule } from './message-summaries.module';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
 import { ReactionsService } from './reactions.service';
+import { SendStatement } from './send.statement';
 
 @Module({
   imports: [ConversationsModule, MessageSummariesModule],
   controllers: [MessagesController],
-  providers: [MessagesService, ReactionsService],
+  providers: [SendStatement, MessagesService, ReactionsService],
   exports: [MessagesService],
 })
 export class MessagesModule {}

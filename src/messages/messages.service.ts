@@ -6,23 +6,18 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { Environment } from '../config/environment';
-import {
-  allocateSeqCte,
-  allocateSeqsCtes,
-  ConversationsService,
-  type Membership,
-} from '../conversations/conversations.service';
+import { ConversationsService, type Membership } from '../conversations/conversations.service';
+import { databaseError } from '../database/sql';
 import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
+import { MessageRepository } from './message.repository';
 import { MessageSummariesService } from './message-summaries.service';
+import { toMessageView, type MessageRow, type MessageView } from './message-view';
 import { Batcher, type ItemOutcome } from './send-batcher';
-import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message-view';
-import { databaseError, preparedRows, queryRows } from '../database/sql';
+import { SendStatement, type SendItem, type Sent } from './send.statement';
 
 export const MESSAGE_PAGE_DEFAULT = 50;
 
@@ -38,51 +33,6 @@ export interface MessagePage {
 }
 
 const MESSAGE_NOT_FOUND = 'Message not found';
-const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
-
-/**
- * When the message before each one (seq - 1) was created, for fan-out's ordering
- * (see SeqOrderer): NULL when it is not in this statement's snapshot, that is, when
- * it committed while this statement waited for the conversation's lock or is in the
- * same batch, which means it may still be on its way to the sockets.
- */
-const PREVIOUS_CREATED_AT = `(SELECT p.created_at FROM messages p
-     WHERE p.conversation_id = inserted.conversation_id AND p.seq = inserted.seq - 1) AS previous_created_at`;
-
-// One message in one statement, so one transaction: the seq taken, membership and
-// the reply target checked, the row inserted and the recipients returned, or no
-// row at all (the send was not accepted).
-const SEND_ONE_SQL = `WITH ${allocateSeqCte(
-  '$1::uuid',
-  '$2::uuid',
-  '($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5::uuid AND r.conversation_id = c.id))',
-)},
-  inserted AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
-    SELECT id, seq, $2, $3, $4, $5 FROM allocated
-    RETURNING ${RETURNING})
-  SELECT inserted.*, 0 AS ord, allocated.member_ids, ${PREVIOUS_CREATED_AT} FROM inserted, allocated`;
-
-// Several messages in one statement, so one transaction: each message's
-// sender must take part and its reply target be in the same conversation; those
-// that pass take their seqs and are inserted, with their conversation's recipients.
-// A message that does not pass simply has no row (`ord` says which rows are whose).
-const SEND_MANY_SQL = `WITH input AS (
-    SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::varchar[], $6::uuid[])
-      AS i(ord, conversation_id, sender_id, content, client_message_id, reply_to_id)),
-  accepted AS (
-    SELECT i.* FROM input i
-     WHERE EXISTS (SELECT 1 FROM conversation_participants p
-                    WHERE p.conversation_id = i.conversation_id AND p.user_id = i.sender_id AND p.left_at IS NULL)
-       AND (i.reply_to_id IS NULL OR EXISTS (SELECT 1 FROM messages r
-                    WHERE r.id = i.reply_to_id AND r.conversation_id = i.conversation_id))),
-  ${allocateSeqsCtes('accepted')},
-  inserted AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
-    SELECT conversation_id, seq, sender_id, content, client_message_id, reply_to_id FROM numbered
-    RETURNING ${RETURNING})
-  SELECT inserted.*, numbered.ord, numbered.member_ids, ${PREVIOUS_CREATED_AT}
-    FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
 
 /**
  * Send statements in flight at once; sends arriving meanwhile go together in the
@@ -92,17 +42,6 @@ const SEND_MANY_SQL = `WITH input AS (
  */
 const SEND_STATEMENTS_IN_FLIGHT = 2;
 const SEND_BATCH_MAX = 64;
-
-interface SendItem {
-  senderId: string;
-  conversationId: string;
-  content: string;
-  clientMessageId: string | null;
-  replyToId: string | null;
-}
-
-/** A stored message and its conversation's participants, or undefined when the send was not accepted. */
-type Sent = { row: MessageRow; memberIds: string[]; previousCreatedAt: Date | null } | undefined;
 
 const CLIENT_MESSAGE_ID_INDEX = 'UQ_messages_sender_client_message_id';
 
@@ -127,7 +66,8 @@ export class MessagesService {
   );
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: MessageRepository,
+    private readonly sendStatement: SendStatement,
     private readonly conversations: ConversationsService,
     private readonly summaries: MessageSummariesService,
     private readonly limiter: RateLimiterService,
@@ -147,47 +87,20 @@ export class MessagesService {
    */
   private async storeBatch(items: SendItem[]): Promise<ItemOutcome<Sent>[]> {
     try {
-      return (await this.storeTogether(items)).map((value) => ({ ok: true, value }));
+      return (await this.sendStatement.store(items)).map((value) => ({ ok: true, value }));
     } catch (error) {
       if (items.length === 1 || databaseError(error)?.code !== UNIQUE_VIOLATION) {
         return items.map(() => ({ ok: false, error }));
       }
       return Promise.all(
         items.map((item) =>
-          this.storeTogether([item]).then(
+          this.sendStatement.store([item]).then(
             ([value]) => ({ ok: true as const, value }),
             (itemError: unknown) => ({ ok: false as const, error: itemError }),
           ),
         ),
       );
     }
-  }
-
-  private async storeTogether(items: SendItem[]): Promise<Sent[]> {
-    type Row = MessageRow & { ord: number; member_ids: string[]; previous_created_at: Date | null };
-    // A lone send takes the simpler statement: cheaper for PostgreSQL than a batch of one.
-    const rows =
-      items.length === 1
-        ? await preparedRows<Row>(this.dataSource, 'message-send-one', SEND_ONE_SQL, [
-            items[0].conversationId,
-            items[0].senderId,
-            items[0].content,
-            items[0].clientMessageId,
-            items[0].replyToId,
-          ])
-        : await preparedRows<Row>(this.dataSource, 'message-send-many', SEND_MANY_SQL, [
-            items.map((_, i) => i),
-            items.map((i) => i.conversationId),
-            items.map((i) => i.senderId),
-            items.map((i) => i.content),
-            items.map((i) => i.clientMessageId),
-            items.map((i) => i.replyToId),
-          ]);
-    const sent: Sent[] = items.map(() => undefined);
-    for (const { ord, member_ids: memberIds, previous_created_at: previousCreatedAt, ...row } of rows) {
-      sent[ord] = { row, memberIds, previousCreatedAt };
-    }
-    return sent;
   }
 
   /**
@@ -220,7 +133,7 @@ export class MessagesService {
       throw error;
     }
     if (!sent) {
-      await this.conversations.membership(conversationId, senderId); // 404 when not a participant
+      await this.conversations.requireMembership(conversationId, senderId); // 404 when not a participant
       throw new BadRequestException(['replyToId must be a message of this conversation']);
     }
 
@@ -241,17 +154,10 @@ export class MessagesService {
     conversationId: string,
     page: { limit?: number; before?: number; after?: number },
   ): Promise<MessagePage> {
-    await this.conversations.membership(conversationId, viewerId);
+    await this.conversations.requireMembership(conversationId, viewerId);
     const limit = page.limit ?? MESSAGE_PAGE_DEFAULT;
     const ascending = page.after !== undefined;
-    const rows = await queryRows<MessageRow>(
-      this.dataSource,
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m
-        WHERE m.conversation_id = $1
-          AND ($2::int IS NULL OR m.seq > $2) AND ($3::int IS NULL OR m.seq < $3)
-        ORDER BY m.seq ${ascending ? 'ASC' : 'DESC'} LIMIT $4`,
-      [conversationId, page.after ?? null, page.before ?? null, limit + 1],
-    );
+    const rows = await this.repository.page(conversationId, page, limit, ascending ? 'ASC' : 'DESC');
     const hasMore = rows.length > limit;
     const items = rows.slice(0, limit);
     if (!ascending) items.reverse();
@@ -260,20 +166,16 @@ export class MessagesService {
 
   /** The sender edits within EDIT_WINDOW_MS; an unchanged content is not an edit. */
   async edit(userId: string, messageId: string, content: string): Promise<MessageView> {
-    const { row, ageMs } = await this.accessible(messageId, userId);
+    const { row, ageMs } = await this.requireAccessibleMessage(messageId, userId);
     if (row.sender_id !== userId) throw new ForbiddenException('Only the sender can edit a message');
     if (row.deleted_at) throw new ForbiddenException('The message was deleted');
     if (ageMs > this.editWindowMs) throw new ForbiddenException('The edit window of this message is over');
     this.assertContent(content);
     if (content === row.content) return (await this.summaries.withReactions([row]))[0];
 
-    const updated = await queryRows<MessageRow>(
-      this.dataSource,
-      `UPDATE messages SET content = $2, edited_at = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL RETURNING ${RETURNING}`,
-      [messageId, content],
-    );
-    if (!updated.length) throw new ForbiddenException('The message was deleted');
-    const [message] = await this.summaries.withReactions(updated);
+    const updated = await this.repository.updateContent(messageId, content);
+    if (!updated) throw new ForbiddenException('The message was deleted');
+    const [message] = await this.summaries.withReactions([updated]);
     this.events.publish('message.updated', {
       recipients: await this.conversations.memberIds(row.conversation_id),
       conversationId: row.conversation_id,
@@ -284,23 +186,13 @@ export class MessagesService {
 
   /** Soft delete by the sender or a group's owner: content and reactions go, the seq stays. Idempotent. */
   async delete(userId: string, messageId: string): Promise<void> {
-    const { row, membership } = await this.accessible(messageId, userId);
+    const { row, membership } = await this.requireAccessibleMessage(messageId, userId);
     const isGroupOwner = membership.type === 'group' && membership.role === 'owner';
     if (row.sender_id !== userId && !isGroupOwner)
       throw new ForbiddenException('Only the sender or the group owner can delete a message');
     if (row.deleted_at) return;
 
-    const deleted = await this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows<{ seq: number }>(
-        manager,
-        `UPDATE messages SET content = NULL, deleted_at = clock_timestamp(), deleted_by = $2
-          WHERE id = $1 AND deleted_at IS NULL RETURNING seq`,
-        [messageId, userId],
-      );
-      if (rows.length) await queryRows(manager, 'DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
-      return rows.length > 0;
-    });
-    if (!deleted) return;
+    if (!(await this.repository.softDelete(messageId, userId))) return;
     this.events.publish('message.deleted', {
       recipients: await this.conversations.memberIds(row.conversation_id),
       conversationId: row.conversation_id,
@@ -309,24 +201,24 @@ export class MessagesService {
     });
   }
 
-  /** The message and the caller's membership of its conversation; 404 for outsiders, as for unknown ids. */
-  async accessible(
+  /**
+   * The message and the caller's membership of its conversation. Throws 404 for an
+   * unknown message and for one the caller does not take part in (existence is not
+   * leaked); any other failure, a database outage included, stays what it is.
+   */
+  async requireAccessibleMessage(
     messageId: string,
     userId: string,
   ): Promise<{ row: MessageRow; ageMs: number; membership: Membership }> {
-    const [found] = await queryRows<MessageRow & { age_ms: string }>(
-      this.dataSource,
-      `SELECT ${MESSAGE_COLUMNS}, (extract(epoch FROM clock_timestamp() - m.created_at) * 1000)::bigint AS age_ms
-         FROM messages m WHERE m.id = $1`,
-      [messageId],
-    );
+    const found = await this.repository.findWithAge(messageId);
     if (!found) throw new NotFoundException(MESSAGE_NOT_FOUND);
-    const membership = await this.conversations.membership(found.conversation_id, userId).catch((error: unknown) => {
-      // An outsider gets the message's 404, not the conversation's; any other failure stays what it is.
-      throw error instanceof NotFoundException ? new NotFoundException(MESSAGE_NOT_FOUND) : error;
-    });
-    const { age_ms, ...row } = found;
-    return { row, ageMs: Number(age_ms), membership };
+    const membership = await this.conversations
+      .requireMembership(found.row.conversation_id, userId)
+      .catch((error: unknown) => {
+        // An outsider gets the message's 404, not the conversation's.
+        throw error instanceof NotFoundException ? new NotFoundException(MESSAGE_NOT_FOUND) : error;
+      });
+    return { ...found, membership };
   }
 
   /** Content rules of contract §5: 1 to MESSAGE_MAX_LENGTH characters (code points) after trimming. */
@@ -342,11 +234,7 @@ export class MessagesService {
     conversationId: string,
     input: SendMessageInput,
   ): Promise<{ message: MessageView; created: boolean }> {
-    const [row] = await queryRows<MessageRow>(
-      this.dataSource,
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = $1 AND m.client_message_id = $2`,
-      [senderId, input.clientMessageId],
-    );
+    const row = await this.repository.findByClientMessageId(senderId, input.clientMessageId!);
     const same =
       row &&
       row.conversation_id === conversationId &&

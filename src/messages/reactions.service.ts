@@ -1,13 +1,11 @@
 import { BadRequestException, ForbiddenException, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ConversationsService } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
 import { normalizeEmoji } from './emoji';
 import { MessageSummariesService } from './message-summaries.service';
 import type { ReactionView } from './message-view';
+import { MessageRepository } from './message.repository';
 import { MessagesService } from './messages.service';
-import { queryRows } from '../database/sql';
 
 export interface MessageReactions {
   conversationId: string;
@@ -19,7 +17,7 @@ export interface MessageReactions {
 @Injectable()
 export class ReactionsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: MessageRepository,
     private readonly messages: MessagesService,
     private readonly conversations: ConversationsService,
     private readonly summaries: MessageSummariesService,
@@ -27,31 +25,25 @@ export class ReactionsService {
   ) {}
 
   add(userId: string, messageId: string, emoji: string): Promise<MessageReactions> {
-    return this.change(
-      userId,
-      messageId,
-      emoji,
-      `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-    );
+    return this.change(userId, messageId, emoji, (e) => this.repository.addReaction(messageId, userId, e));
   }
 
   remove(userId: string, messageId: string, emoji: string): Promise<MessageReactions> {
-    return this.change(
-      userId,
-      messageId,
-      emoji,
-      'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1',
-    );
+    return this.change(userId, messageId, emoji, (e) => this.repository.removeReaction(messageId, userId, e));
   }
 
-  private async change(userId: string, messageId: string, rawEmoji: string, sql: string): Promise<MessageReactions> {
+  private async change(
+    userId: string,
+    messageId: string,
+    rawEmoji: string,
+    apply: (emoji: string) => Promise<boolean>,
+  ): Promise<MessageReactions> {
     const emoji = normalizeEmoji(rawEmoji);
     if (!emoji) throw new BadRequestException(['emoji must be exactly one emoji']);
-    const { row } = await this.messages.accessible(messageId, userId);
+    const { row } = await this.messages.requireAccessibleMessage(messageId, userId);
     if (row.deleted_at) throw new ForbiddenException('The message was deleted');
 
-    const changed = (await queryRows(this.dataSource, sql, [messageId, userId, emoji])).length > 0;
+    const changed = await apply(emoji);
     const reactions = (await this.summaries.reactionsByMessage([messageId])).get(messageId) ?? [];
     const result = { conversationId: row.conversation_id, messageId, reactions };
     if (changed) {

@@ -1,4 +1,5 @@
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { ConversationsService } from '../../src/conversations/conversations.service';
 import { MessagesService } from '../../src/messages/messages.service';
 import { startServiceContext, type ServiceContext } from '../support/service-context';
@@ -68,6 +69,27 @@ describe('ConversationsService (medium: real PostgreSQL, no HTTP)', () => {
       await conversations.addParticipants(owner, id, [others[3]]);
       await expect(conversations.addParticipants(owner, id, [others[0]])).rejects.toThrow(ForbiddenException);
       expect((await conversations.memberIds(id)).sort()).toEqual([owner, ...others.slice(1, 4)].sort());
+    });
+  });
+
+  describe('access checks', () => {
+    it('requireMembership throws 404 alike for an outsider and an unknown conversation', async () => {
+      const [a, b, outsider] = await users(3);
+      const { view } = await conversations.openDirect(a, b);
+      expect(await conversations.requireMembership(view.id, a)).toMatchObject({ type: 'direct', role: 'member' });
+      await expect(conversations.requireMembership(view.id, outsider)).rejects.toThrow(NotFoundException);
+      await expect(conversations.requireMembership(randomUUID(), a)).rejects.toThrow(NotFoundException);
+    });
+
+    it('checkMembership answers for any number of conversations at once: current memberships only', async () => {
+      const [me, peer, other] = await users(3);
+      const direct = (await conversations.openDirect(me, peer)).view.id;
+      const left = (await conversations.createGroup(peer, 'left', [me])).id;
+      const foreign = (await conversations.openDirect(peer, other)).view.id;
+      await conversations.removeParticipant(me, left, me);
+      const checked = await conversations.checkMembership(me, [direct, left, foreign, randomUUID(), direct]);
+      expect([...checked]).toEqual([direct]);
+      expect(await conversations.checkMembership(me, [])).toEqual(new Set());
     });
   });
 
