@@ -11,6 +11,7 @@ import { AuthService } from './auth.service';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password-hasher.service';
+import { RefreshTokenRepository } from './refresh-token.repository';
 import { RefreshTokenService } from './refresh-token.service';
 
 @Module({
@@ -29,7 +30,14 @@ import { RefreshTokenService } from './refresh-token.service';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, AccessTokenService, PasswordHasher, RefreshTokenService, JwtAuthGuard],
+  providers: [
+    AuthService,
+    AccessTokenService,
+    PasswordHasher,
+    RefreshTokenRepository,
+    RefreshTokenService,
+    JwtAuthGuard,
+  ],
   exports: [AccessTokenService, JwtAuthGuard],
 })
 export class AuthModule {}

@@ -1,13 +1,11 @@
 import { Injectable, OnModuleDestroy, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { EntityManager, LessThan, Repository } from 'typeorm';
-import { queryRows } from '../database/sql';
 import type { Environment } from '../config/environment';
-import { RefreshToken } from './entities/refresh-token.entity';
+import { RefreshTokenRepository, type RefreshTokenQueries } from './refresh-token.repository';
 
 const PURGE_INTERVAL_MS = 3_600_000;
+const INVALID = 'Invalid or expired refresh token';
 
 /**
  * Opaque refresh tokens, stored only as SHA-256 digests (they carry 256 random
@@ -20,7 +18,7 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
-    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    private readonly tokens: RefreshTokenRepository,
     config: ConfigService<Environment, true>,
   ) {
     this.ttlMs = config.get('JWT_REFRESH_TTL_MS', { infer: true });
@@ -36,17 +34,12 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
 
   /** Starts a new family: a login. */
   issue(userId: string): Promise<string> {
-    return this.insert(this.tokens.manager, userId, randomUUID());
+    return this.insert(this.tokens, userId, randomUUID());
   }
 
-  private async insert(manager: EntityManager, userId: string, familyId: string): Promise<string> {
+  private async insert(queries: RefreshTokenQueries, userId: string, familyId: string): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await manager.insert(RefreshToken, {
-      userId,
-      familyId,
-      tokenHash: digest(token),
-      expiresAt: new Date(Date.now() + this.ttlMs),
-    });
+    await queries.insert({ userId, familyId, tokenHash: digest(token), expiresAt: new Date(Date.now() + this.ttlMs) });
     return token;
   }
 
@@ -58,29 +51,14 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
    */
   async rotate(token: string): Promise<{ userId: string; refreshToken: string }> {
     const tokenHash = digest(token);
-    const [known] = await queryRows<{ family_id: string }>(
-      this.tokens,
-      'SELECT family_id FROM refresh_tokens WHERE token_hash = $1',
-      [tokenHash],
-    );
-    if (!known) throw new UnauthorizedException(INVALID);
-    const next = await this.tokens.manager.transaction(async (manager) => {
-      await lockFamily(manager, known.family_id);
-      const [live] = await queryRows<{ user_id: string }>(
-        manager,
-        `UPDATE refresh_tokens SET revoked_at = now()
-          WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
-        [tokenHash],
-      );
-      if (live)
-        return { userId: live.user_id, refreshToken: await this.insert(manager, live.user_id, known.family_id) };
-      const [dead] = await queryRows<{ revoked: boolean }>(
-        manager,
-        'SELECT revoked_at IS NOT NULL AS revoked FROM refresh_tokens WHERE token_hash = $1',
-        [tokenHash],
-      );
+    const familyId = await this.tokens.familyOf(tokenHash);
+    if (!familyId) throw new UnauthorizedException(INVALID);
+    const next = await this.tokens.transaction(async (tx) => {
+      await tx.lockFamily(familyId);
+      const userId = await tx.consumeLive(tokenHash);
+      if (userId) return { userId, refreshToken: await this.insert(tx, userId, familyId) };
       // A revoked token came back: it was replayed or stolen. End the whole session.
-      if (dead?.revoked) await revokeFamily(manager, known.family_id);
+      if (await tx.isRevoked(tokenHash)) await tx.revokeFamily(familyId);
       return undefined;
     });
     if (!next) throw new UnauthorizedException(INVALID);
@@ -89,35 +67,18 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored. */
   async revokeSessionOf(token: string): Promise<void> {
-    const [known] = await queryRows<{ family_id: string }>(
-      this.tokens,
-      'SELECT family_id FROM refresh_tokens WHERE token_hash = $1',
-      [digest(token)],
-    );
-    if (!known) return;
-    await this.tokens.manager.transaction(async (manager) => {
-      await lockFamily(manager, known.family_id);
-      await revokeFamily(manager, known.family_id);
+    const familyId = await this.tokens.familyOf(digest(token));
+    if (!familyId) return;
+    await this.tokens.transaction(async (tx) => {
+      await tx.lockFamily(familyId);
+      await tx.revokeFamily(familyId);
     });
   }
 
   /** Expired rows can no longer be presented successfully; keep a day for reuse detection. */
-  async purgeExpired(): Promise<number> {
-    const result = await this.tokens.delete({ expiresAt: LessThan(new Date(Date.now() - 86_400_000)) });
-    return result.affected ?? 0;
+  purgeExpired(): Promise<number> {
+    return this.tokens.deleteExpiredBefore(new Date(Date.now() - 86_400_000));
   }
-}
-
-const INVALID = 'Invalid or expired refresh token';
-
-async function lockFamily(manager: EntityManager, familyId: string): Promise<void> {
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [familyId]);
-}
-
-async function revokeFamily(manager: EntityManager, familyId: string): Promise<void> {
-  await manager.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [
-    familyId,
-  ]);
 }
 
 function digest(token: string): string {
