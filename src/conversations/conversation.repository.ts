@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { queryRows } from '../database/sql';
-import type { ConversationType } from './entities/conversation.entity';
-import type { ParticipantRole } from './entities/participant.entity';
+import type { ConversationType, ParticipantRole } from '../contracts/views';
 
 export interface ConversationRow {
   id: string;

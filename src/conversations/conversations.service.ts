@@ -19,10 +19,8 @@ import {
   type ConversationRow,
   type MarkerColumn,
 } from './conversation.repository';
-import type { ConversationView, ParticipantView } from './conversation-view';
+import type { ConversationType, ConversationView, ParticipantRole, ParticipantView } from '../contracts/views';
 import { ConversationDto, type UnreadDto } from './dto/conversation.dto';
-import type { ConversationType } from './entities/conversation.entity';
-import type { ParticipantRole } from './entities/participant.entity';
 
 export const CONVERSATION_PAGE_DEFAULT = 20;
 

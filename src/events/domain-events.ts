@@ -1,5 +1,4 @@
-import type { ConversationView } from '../conversations/conversation-view';
-import type { MessageView, ReactionView } from '../messages/message-view';
+import type { ConversationView, MessageView, ReactionView } from '../contracts/views';
 
 /** A payload type, written once; the value is never read (the keys below are). */
 const payload = <P>() => undefined as unknown as P;

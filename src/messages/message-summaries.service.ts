@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MessageRepository } from './message.repository';
-import { toMessageView, type MessageRow, type MessageView, type ReactionView } from './message-view';
+import { toMessageView, type MessageRow } from './message-view';
+import type { MessageView, ReactionView } from '../contracts/views';
 
 export interface UnreadQuery {
   conversationId: string;

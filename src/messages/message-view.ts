@@ -1,27 +1,4 @@
-/**
- * The viewer-independent form of a message, carried by domain events. A socket or
- * REST answer turns it into the contract's Message with `toMessageDto`, which
- * computes `reactions[].me` for the viewer.
- */
-export interface ReactionView {
-  emoji: string;
-  count: number;
-  userIds: string[];
-}
-
-export interface MessageView {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  content: string | null;
-  clientMessageId: string | null;
-  replyToId: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  deleted: boolean;
-  reactions: ReactionView[];
-}
+import type { MessageView, ReactionView } from '../contracts/views';
 
 /** A messages row as read by raw SQL (snake_case). */
 export interface MessageRow {

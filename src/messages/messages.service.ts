@@ -15,7 +15,8 @@ import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.servic
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { MessageRepository } from './message.repository';
 import { MessageSummariesService } from './message-summaries.service';
-import { toMessageView, type MessageRow, type MessageView } from './message-view';
+import { toMessageView, type MessageRow } from './message-view';
+import type { MessageView } from '../contracts/views';
 import { Batcher, type ItemOutcome } from './send-batcher';
 import { SendStatement, type SendItem, type Sent } from './send.statement';
 

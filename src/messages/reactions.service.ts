@@ -3,7 +3,7 @@ import { ConversationsService } from '../conversations/conversations.service';
 import { EventBus } from '../events/event-bus';
 import { normalizeEmoji } from './emoji';
 import { MessageSummariesService } from './message-summaries.service';
-import type { ReactionView } from './message-view';
+import type { ReactionView } from '../contracts/views';
 import { MessageRepository } from './message.repository';
 import { MessagesService } from './messages.service';
 

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MessageDto } from '../../messages/dto/message.dto';
 import type { PresenceState } from '../../presence/presence.service';
-import type { ConversationView } from '../conversation-view';
+import type { ConversationView } from '../../contracts/views';
 
 export class ParticipantDto {
   @ApiProperty({ format: 'uuid' })

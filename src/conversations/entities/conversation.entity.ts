@@ -1,3 +1,4 @@
+import type { ConversationType } from '../../contracts/views';
 import {
   Check,
   Column,
@@ -9,8 +10,6 @@ import {
   Unique,
 } from 'typeorm';
 import { User } from '../../users/entities/user.entity';
-
-export type ConversationType = 'direct' | 'group';
 
 @Entity('conversations')
 @Check('CHK_conversations_type', `"type" IN ('direct', 'group')`)

@@ -1,8 +1,7 @@
+import type { ParticipantRole } from '../../contracts/views';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/entities/user.entity';
 import { Conversation } from './conversation.entity';
-
-export type ParticipantRole = 'owner' | 'admin' | 'member';
 
 /** A user's membership of a conversation; `leftAt` set when they left or were removed. */
 @Entity('conversation_participants')

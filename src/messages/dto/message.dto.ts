@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { MessageView, ReactionView } from '../message-view';
+import type { MessageView, ReactionView } from '../../contracts/views';
 
 export class ReactionDto {
   @ApiProperty({ example: '👍' })
