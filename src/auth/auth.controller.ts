@@ -16,7 +16,7 @@ import { AuthResponseDto } from './dto/auth-response.dto';
 import { LoginDto } from './dto/login.dto';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { RegisterDto } from './dto/register.dto';
-import { Public } from './public.decorator';
+import { Public } from '../common/decorators/public.decorator';
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ description: 'Validation failed; the message names the fields' })

@@ -3,8 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { USER_GONE, UsersService } from '../users/users.service';
 import { AccessTokenService, bearerToken } from './access-token.service';
-import type { AuthUser } from './current-user.decorator';
-import { IS_PUBLIC_KEY } from './public.decorator';
+import type { AuthUser } from '../common/decorators/current-user.decorator';
+import { IS_PUBLIC_KEY } from '../common/decorators/public.decorator';
 
 /**
  * Global: every HTTP route needs a valid access token of an existing user unless

@@ -23,7 +23,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
+import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { ConversationsService } from './conversations.service';
 import { AddParticipantsDto } from './dto/add-participants.dto';
 import { ConversationDto, ConversationPageDto, ReadMarkerDto, UnreadDto } from './dto/conversation.dto';

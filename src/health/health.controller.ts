@@ -10,7 +10,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { RedisService } from '../redis/redis.service';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/decorators/public.decorator';
 import type { Environment } from '../config/environment';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { DrainState } from './drain.service';

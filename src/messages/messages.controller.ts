@@ -27,7 +27,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
+import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { ListMessagesQuery } from './dto/list-messages.query';
 import { MessageDto, MessagePageDto, MessageReactionsDto, ReactionDto } from './dto/message.dto';

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/decorators/public.decorator';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { MetricsService } from './metrics.service';
 

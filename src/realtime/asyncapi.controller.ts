@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/decorators/public.decorator';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { asyncApiDocument } from './asyncapi';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { CurrentUser, type AuthUser } from '../auth/current-user.decorator';
+import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { SearchUsersQuery } from './dto/search-users.query';
 import { UserDto, UserListDto } from './dto/user.dto';
 import { USER_GONE, UsersService } from './users.service';
