@@ -2,7 +2,7 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'node:http';
-import type { Environment } from '../config/environment';
+import type { AuthConfig } from './auth.config';
 
 export interface AuthenticatedUser {
   userId: string;
@@ -38,7 +38,7 @@ export class AccessTokenService {
 
   constructor(
     private readonly jwt: JwtService,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<AuthConfig, true>,
   ) {
     this.ttlSeconds = Math.floor(config.get('JWT_ACCESS_TTL_MS', { infer: true }) / 1000);
   }

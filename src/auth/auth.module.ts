@@ -3,7 +3,7 @@ import { createSecretKey } from 'node:crypto';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { Environment } from '../config/environment';
+import type { AuthConfig } from './auth.config';
 import { UsersModule } from '../users/users.module';
 import { AccessTokenService } from './access-token.service';
 import { AuthController } from './auth.controller';
@@ -20,7 +20,7 @@ import { RefreshTokenService } from './refresh-token.service';
     TypeOrmModule.forFeature([RefreshToken]),
     JwtModule.registerAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<Environment, true>) => ({
+      useFactory: (config: ConfigService<AuthConfig, true>) => ({
         // A KeyObject made once: given a string, jsonwebtoken re-imports it as a key on
         // every call (measured: 421 µs per verify against 8 µs).
         secret: createSecretKey(Buffer.from(config.get('JWT_SECRET', { infer: true })!)),

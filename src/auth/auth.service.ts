@@ -1,6 +1,6 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Environment } from '../config/environment';
+import type { AuthConfig } from './auth.config';
 import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { UserDto } from '../users/dto/user.dto';
@@ -25,7 +25,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokenService,
     private readonly limiter: RateLimiterService,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<AuthConfig, true>,
   ) {
     this.loginFailures = {
       limit: config.get('RATE_LOGIN_FAILS', { infer: true }),

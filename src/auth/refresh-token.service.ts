@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Environment } from '../config/environment';
+import type { AuthConfig } from './auth.config';
 import { RefreshTokenRepository, type RefreshTokenQueries } from './refresh-token.repository';
 
 const PURGE_INTERVAL_MS = 3_600_000;
@@ -19,7 +19,7 @@ export class RefreshTokenService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly tokens: RefreshTokenRepository,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<AuthConfig, true>,
   ) {
     this.ttlMs = config.get('JWT_REFRESH_TTL_MS', { infer: true });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { Environment } from '../config/environment';
+import type { AppConfig } from '../config/app.config';
 
 /** Secrets never reach the log, whatever object they are logged in. */
 const REDACT = [
@@ -19,7 +19,7 @@ const REDACT = [
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
 
-export function createRootLogger(env: Pick<Environment, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
+export function createRootLogger(env: Pick<AppConfig, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
   const options = {
     level: env.LOG_LEVEL,
     base: { service: 'parley', pid: process.pid },

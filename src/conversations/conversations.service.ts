@@ -6,7 +6,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Environment } from '../config/environment';
+import type { ConversationsConfig } from './conversations.config';
 import { databaseError } from '../database/sql';
 import { EventBus } from '../events/event-bus';
 import { MessageSummariesService, unreadKey, type UnreadQuery } from '../messages/message-summaries.service';
@@ -51,7 +51,7 @@ export class ConversationsService {
     private readonly summaries: MessageSummariesService,
     private readonly presence: PresenceService,
     private readonly events: EventBus,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<ConversationsConfig, true>,
   ) {
     this.maxGroupSize = config.get('GROUP_MAX_PARTICIPANTS', { infer: true });
   }

@@ -1,4 +1,5 @@
-import type { Environment } from '../config/environment';
+import type { AppConfig } from '../config/app.config';
+import type { DatabaseConfig } from './database.config';
 import { EmbeddedDatabase } from './embedded-postgres';
 
 export interface ResolvedDatabase {
@@ -9,7 +10,7 @@ export interface ResolvedDatabase {
 
 /** DATABASE_URL when set, else the embedded PostgreSQL under DATA_DIR. */
 export async function resolveDatabase(
-  env: Environment,
+  env: Pick<DatabaseConfig, 'DATABASE_URL' | 'EMBEDDED_PG_PORT'> & Pick<AppConfig, 'DATA_DIR'>,
   log: (level: 'debug' | 'warn', message: string) => void,
 ): Promise<ResolvedDatabase> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL };

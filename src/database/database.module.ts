@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../ormconfig';
-import type { Environment } from '../config/environment';
+import type { DatabaseConfig } from './database.config';
 import { DatabaseAvailability } from './database-availability.service';
 
 /** Any constant: serialises migrations of instances that start together. */
@@ -14,7 +14,7 @@ const MIGRATION_LOCK_ID = 7_202_611;
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<Environment, true>) => ({
+      useFactory: (config: ConfigService<DatabaseConfig, true>) => ({
         ...dataSourceOptions(
           config.get('DATABASE_URL', { infer: true })!,
           config.get('DATABASE_POOL_SIZE', { infer: true }),

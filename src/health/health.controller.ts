@@ -11,7 +11,7 @@ import {
 } from '@nestjs/terminus';
 import { RedisService } from '../redis/redis.service';
 import { Public } from '../common/decorators/public.decorator';
-import type { Environment } from '../config/environment';
+import type { HealthConfig } from './health.config';
 import { RatePolicy } from '../rate-limit/rate-limit.decorator';
 import { DrainState } from './drain.service';
 
@@ -28,7 +28,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisService,
     private readonly drain: DrainState,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<HealthConfig, true>,
   ) {
     this.databaseTimeoutMs = config.get('HEALTH_DB_TIMEOUT_MS', { infer: true });
   }

@@ -6,7 +6,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Environment } from '../config/environment';
+import type { MessagesConfig } from './messages.config';
 import { ConversationsService, type Membership } from '../conversations/conversations.service';
 import { databaseError } from '../database/sql';
 import { EventBus } from '../events/event-bus';
@@ -74,7 +74,7 @@ export class MessagesService {
     private readonly limiter: RateLimiterService,
     private readonly events: EventBus,
     private readonly metrics: MetricsService,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<MessagesConfig, true>,
   ) {
     this.sendLimit = { limit: config.get('RATE_SEND_PER_SEC', { infer: true }), windowMs: 1_000 };
     this.maxLength = config.get('MESSAGE_MAX_LENGTH', { infer: true });

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import type { Environment } from '../config/environment';
+import type { PresenceConfig } from './presence.config';
 import { DatabaseAvailability } from '../database/database-availability.service';
 import { RedisService } from '../redis/redis.service';
 import { UsersService } from '../users/users.service';
@@ -47,7 +47,7 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
     private readonly users: UsersService,
     private readonly availability: DatabaseAvailability,
     redis: RedisService,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<PresenceConfig, true>,
   ) {
     this.graceMs = config.get('PRESENCE_GRACE_MS', { infer: true });
     this.ttlMs = config.get('PRESENCE_TTL_MS', { infer: true });

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AccessTokenService } from '../auth/access-token.service';
-import type { Environment } from '../config/environment';
+import type { RateLimitConfig } from './rate-limit.config';
 import { RATE_POLICY_KEY, RestRatePolicy } from './rate-limit.decorator';
 import { RateLimit, RateLimiterService } from './rate-limiter.service';
 import { RateLimitedException } from './rate-limited.exception';
@@ -20,7 +20,7 @@ export class RateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiterService,
     private readonly tokens: AccessTokenService,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<RateLimitConfig, true>,
   ) {
     this.rules = {
       rest: { limit: config.get('RATE_REST_PER_MIN', { infer: true }), windowMs: 60_000 },

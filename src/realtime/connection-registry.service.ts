@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { WebSocket } from 'ws';
-import type { Environment } from '../config/environment';
+import type { RealtimeConfig } from './realtime.config';
 import type { Connection } from './connection';
 import { RealtimeMetrics } from './realtime.metrics';
 
@@ -17,7 +17,7 @@ export class ConnectionRegistry {
 
   constructor(
     private readonly metrics: RealtimeMetrics,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<RealtimeConfig, true>,
   ) {
     this.maxBufferedBytes = config.get('WS_MAX_BUFFERED_BYTES', { infer: true });
   }

@@ -11,7 +11,7 @@ import {
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AccessTokenService, bearerToken, type AuthenticatedUser } from '../auth/access-token.service';
-import type { Environment } from '../config/environment';
+import type { RealtimeConfig } from './realtime.config';
 import type { DomainEventOf } from '../events/domain-events';
 import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { DrainState } from '../health/drain.service';
@@ -67,7 +67,7 @@ export class RealtimeGateway
     private readonly drain: DrainState,
     private readonly fanout: FanoutService,
     private readonly metrics: RealtimeMetrics,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<RealtimeConfig, true>,
   ) {
     this.maxFrameBytes = config.get('WS_MAX_FRAME_BYTES', { infer: true });
     this.maxPerUser = config.get('MAX_CONNECTIONS_PER_USER', { infer: true });

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Environment } from '../config/environment';
+import type { RealtimeConfig } from './realtime.config';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { DomainEventOf } from '../events/domain-events';
 import { EventBus } from '../events/event-bus';
@@ -26,7 +26,7 @@ export class TypingService implements OnModuleDestroy {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly events: EventBus,
-    config: ConfigService<Environment, true>,
+    config: ConfigService<RealtimeConfig, true>,
   ) {
     this.ttlMs = config.get('TYPING_TTL_MS', { infer: true });
   }

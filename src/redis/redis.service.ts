@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Environment } from '../config/environment';
+import type { RedisConfig } from './redis.config';
 
 /**
  * Redis connections of this instance (when REDIS_URL is set). Commands fail at
@@ -15,7 +15,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly clients: Redis[] = [];
   private commandClient?: Redis;
 
-  constructor(config: ConfigService<Environment, true>) {
+  constructor(config: ConfigService<RedisConfig, true>) {
     this.url = config.get('REDIS_URL', { infer: true });
   }
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Client } from 'pg';
-import type { Environment } from '../config/environment';
+import type { DatabaseConfig } from '../database/database.config';
 
 /** Raised by the users table's AFTER DELETE trigger (migration NotifyUserDeletions). */
 export const USER_DELETED_CHANNEL = 'parley_user_deleted';
@@ -25,7 +25,7 @@ export class UserDeletionsListener implements OnModuleInit, OnApplicationShutdow
   private readonly relisten = new Set<() => void>();
   listening = false;
 
-  constructor(config: ConfigService<Environment, true>) {
+  constructor(config: ConfigService<DatabaseConfig, true>) {
     this.url = config.get('DATABASE_URL', { infer: true })!;
   }
 

@@ -1,0 +1,71 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { toInt } from './env-transforms';
+
+/** The process: where it listens, how it logs, how it shuts down, what HTTP accepts. A section of the Environment (config/environment.ts), validated once at boot. */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = './.data';
+
+  /** Comma-separated origins, `*` for any; empty: no cross-origin access. */
+  @IsString()
+  @MaxLength(4096)
+  CORS_ORIGINS = '';
+
+  /** Number of proxy hops to trust for the client IP (X-Forwarded-For). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  TRUST_PROXY_HOPS = 0;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_024)
+  @Max(104_857_600)
+  BODY_LIMIT_BYTES = 102_400;
+
+  /**
+   * How long an idle keep-alive connection stays open. Above the idle timeout of
+   * whatever pools connections to us (nginx's upstream keepalive_timeout is 60 s), or a
+   * request sent on a connection we are closing fails with ECONNRESET.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+  /**
+   * On SIGTERM/SIGINT, how long to keep serving with readiness failing before no
+   * longer accepting connections, so that a load balancer moves traffic away first
+   * and requests already on their way are answered.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_DRAIN_MS = 1_000;
+
+  /** After the drain: the longest wait for in-flight work before exiting with 1. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+}
