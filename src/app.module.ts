@@ -22,7 +22,7 @@ import { UsersModule } from './users/users.module';
 export class AppModule {
   /**
    * `env` is validated once, before the app is built (main.ts or a test), and
-   * read through ConfigService<Environment, true> everywhere.
+   * read by each module through ConfigService<ItsSection, true> (see config/environment.ts).
    */
   static forRoot(env: Environment, logger: PinoLogger): DynamicModule {
     return {
