@@ -5,6 +5,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
+import { AccessTokenService } from './auth/access-token.service';
+import { authContext } from './auth/auth-context.middleware';
 import { HttpErrorsFilter } from './common/http-errors.filter';
 import { requestLogger } from './common/logging';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
@@ -38,6 +40,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
     if (drain.draining) res.setHeader('Connection', 'close');
     next();
   });
+  app.use(authContext(app.get(AccessTokenService)));
   app.use(app.get(MetricsService).httpMiddleware());
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.

@@ -2,12 +2,11 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'node:http';
+import type { RequestAuth } from '../common/request-auth';
 import type { AuthConfig } from './auth.config';
 
-export interface AuthenticatedUser {
-  userId: string;
-  expiresAt: Date;
-}
+/** The user and expiry of a verified access token. */
+export type AuthenticatedUser = RequestAuth;
 
 interface AccessTokenClaims {
   sub: string;

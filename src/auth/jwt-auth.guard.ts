@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { RequestWithAuth } from '../common/request-auth';
 import { USER_GONE, UsersService } from '../users/users.service';
 import { AccessTokenService, bearerToken } from './access-token.service';
 import type { AuthUser } from '../common/decorators/current-user.decorator';
@@ -23,11 +23,11 @@ export class JwtAuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()])) {
       return true;
     }
-    const request = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    const request = context.switchToHttp().getRequest<RequestWithAuth & { user?: AuthUser }>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedException('Missing bearer access token');
-    const authenticated = this.tokens.authenticateRequest(request);
-    // Verify again only to produce the precise reason (expired or invalid).
+    // Decoded once by the auth context middleware; verified again only to give the reason.
+    const authenticated = request.auth ?? this.tokens.authenticateRequest(request);
     if (!authenticated) this.tokens.verify(token);
     const { userId } = authenticated!;
     const exists = this.users.exists(userId);

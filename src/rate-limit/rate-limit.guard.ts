@@ -1,8 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import { AccessTokenService } from '../auth/access-token.service';
+import type { RequestWithAuth } from '../common/request-auth';
 import type { RateLimitConfig } from './rate-limit.config';
 import { RATE_POLICY_KEY, RestRatePolicy } from './rate-limit.decorator';
 import { RateLimit, RateLimiterService } from './rate-limiter.service';
@@ -10,7 +9,7 @@ import { RateLimitedException } from './rate-limited.exception';
 
 /**
  * The REST limits of contract §7. Runs before authentication so that a flood of
- * bad tokens is limited too; a valid bearer token makes the key the user.
+ * bad tokens is limited too; a valid bearer token (request.auth) makes the key the user.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -19,7 +18,6 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiterService,
-    private readonly tokens: AccessTokenService,
     config: ConfigService<RateLimitConfig, true>,
   ) {
     this.rules = {
@@ -36,8 +34,8 @@ export class RateLimitGuard implements CanActivate {
       'rest';
     if (policy === 'none') return true;
 
-    const request = context.switchToHttp().getRequest<Request>();
-    const userId = policy === 'rest' ? this.tokens.authenticateRequest(request)?.userId : undefined;
+    const request = context.switchToHttp().getRequest<RequestWithAuth & { ip?: string }>();
+    const userId = policy === 'rest' ? request.auth?.userId : undefined;
     const key = `${policy}:${userId ? `user:${userId}` : `ip:${request.ip}`}`;
     const decision = this.limiter.consume(key, this.rules[policy]);
     if (!decision.allowed) throw new RateLimitedException(decision.retryAfterMs);
