@@ -16,7 +16,7 @@ import { DatabaseAvailability } from './database/database-availability.service';
 import { DrainState } from './health/drain.service';
 import { MetricsService } from './metrics/metrics.service';
 import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
-import { RealtimeGateway } from './realtime/realtime.gateway';
+import { ConnectionManager } from './realtime/connection-manager.service';
 
 export const API_PREFIX = 'api/v1';
 
@@ -57,7 +57,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   }
   app.use(jsonBodyMiddleware(env.BODY_LIMIT_BYTES));
 
-  app.useWebSocketAdapter(new ParleyWsAdapter(app, app.get(RealtimeGateway)));
+  app.useWebSocketAdapter(new ParleyWsAdapter(app, app.get(ConnectionManager)));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics', 'docs/asyncapi.json'] });
   app.useGlobalPipes(
     new SafeInputPipe(),

@@ -36,7 +36,7 @@ export class ConnectionRegistry {
     const sockets = this.byUser.get(connection.userId)!;
     sockets.delete(connection);
     if (!sockets.size) this.byUser.delete(connection.userId);
-    clearTimeout(connection.expiryTimer);
+    connection.dispose();
     return connection;
   }
 

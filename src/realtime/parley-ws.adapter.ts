@@ -13,7 +13,7 @@ export interface FrameGate {
    * `limited`: refuse with an error; `drop`: refuse in silence (already told);
    * `close`: far over the limit, close 1008; `ignore`: not an authenticated socket.
    */
-  admit(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore';
+  admitFrame(socket: WebSocket): 'ok' | 'limited' | 'drop' | 'close' | 'ignore';
   /** Resolves once the socket may be served (false: it was refused). */
   ready(socket: WebSocket): Promise<boolean>;
   /** Who is on the socket, for log lines; undefined before it is registered. */
@@ -97,7 +97,7 @@ export class ParleyWsAdapter extends WsAdapter {
       .subscribe(reply);
 
     const onMessage = (data: Buffer, isBinary: boolean) => {
-      const verdict = this.gate.admit(socket);
+      const verdict = this.gate.admitFrame(socket);
       if (verdict === 'ignore' || verdict === 'drop') return;
       if (verdict === 'close') {
         socket.close(1008, 'rate_limited');

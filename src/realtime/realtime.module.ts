@@ -5,6 +5,7 @@ import { MessagesModule } from '../messages/messages.module';
 import { PresenceModule } from '../presence/presence.module';
 import { UsersModule } from '../users/users.module';
 import { AsyncApiController } from './asyncapi.controller';
+import { ConnectionManager } from './connection-manager.service';
 import { ConnectionRegistry } from './connection-registry.service';
 import { FanoutService } from './fanout.service';
 import { PresenceNotifier } from './presence-notifier.service';
@@ -18,6 +19,7 @@ import { WsAuthGuard } from './ws-auth.guard';
   controllers: [AsyncApiController],
   providers: [
     RealtimeGateway,
+    ConnectionManager,
     ConnectionRegistry,
     FanoutService,
     TypingService,
@@ -25,6 +27,6 @@ import { WsAuthGuard } from './ws-auth.guard';
     RealtimeMetrics,
     WsAuthGuard,
   ],
-  exports: [RealtimeGateway, ConnectionRegistry],
+  exports: [ConnectionManager, ConnectionRegistry],
 })
 export class RealtimeModule {}

@@ -16,7 +16,7 @@ export class WsAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const connection = this.registry.get(context.switchToWs().getClient<WebSocket>());
     if (!connection) throw wsError(ERROR_CODES.unauthorized, 'Not authenticated');
-    if (connection.expiresAt.getTime() <= Date.now()) throw wsError(ERROR_CODES.tokenExpired, 'Access token expired');
+    if (connection.expired) throw wsError(ERROR_CODES.tokenExpired, 'Access token expired');
     return true;
   }
 }
