@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { PresenceStore } from './presence-store';
 
 /**
  * Socket counts of the whole cluster in Redis: `presence:user:<id>` is a hash of
@@ -57,38 +59,47 @@ for i = 1, n do
 end
 return result`;
 
-export class RedisPresence {
+/** Socket counts of the whole cluster in Redis (see the scripts above). */
+export class RedisPresenceStore implements PresenceStore {
+  private heartbeat?: NodeJS.Timeout;
+
   constructor(
     private readonly redis: Redis,
     readonly instanceId: string,
+    private readonly ttlMs: number,
+    private readonly onHeartbeatFailed: (error: unknown) => void,
   ) {}
 
-  /** Renews this instance's liveness. */
-  async heartbeat(ttlMs: number): Promise<void> {
-    await this.redis.set(INSTANCE + this.instanceId, '1', 'PX', ttlMs);
+  /** Renews this instance's liveness now and every third of PRESENCE_TTL_MS. */
+  async start(): Promise<void> {
+    const renew = () => this.redis.set(INSTANCE + this.instanceId, '1', 'PX', this.ttlMs).catch(this.onHeartbeatFailed);
+    await renew();
+    this.heartbeat = setInterval(renew, Math.floor(this.ttlMs / 3)).unref();
   }
 
-  async retire(): Promise<void> {
-    await this.redis.del(INSTANCE + this.instanceId);
+  /** Our sockets stop counting at once rather than after the TTL. */
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.redis.del(INSTANCE + this.instanceId).catch(() => undefined);
   }
 
-  /** Takes a socket slot: undefined when the user already has `max` sockets in the cluster. */
-  async acquire(userId: string, max: number): Promise<{ total: number; wasInGrace: boolean } | undefined> {
+  async acquire(userId: string, max: number): Promise<{ first: boolean } | undefined> {
     const [total, grace] = (await this.redis.eval(ACQUIRE, 2, USER + userId, GRACE + userId, this.instanceId, max)) as [
       number,
       number,
     ];
-    return total < 0 ? undefined : { total, wasInGrace: grace === 1 };
+    return total < 0 ? undefined : { first: total === 1 && grace !== 1 };
   }
 
   /**
-   * Frees a slot; when none is left anywhere, the grace starts (the token names
-   * this grace). The caller ends it with `graceOver` after graceMs; the marker's
-   * own expiry, later than that, only cleans up after an instance that died meanwhile.
+   * Frees a slot; when none is left anywhere, the grace starts (a token names this
+   * grace, so that only its own check ends it). The marker's own expiry, later than
+   * graceMs, only cleans up after an instance that died meanwhile.
    */
-  async release(userId: string, graceMs: number, token: string): Promise<number> {
+  async release(userId: string, graceMs: number): Promise<(() => Promise<boolean>) | undefined> {
+    const token = randomUUID();
     const markerMs = graceMs + GRACE_MARKER_SLACK_MS;
-    return (await this.redis.eval(
+    const total = (await this.redis.eval(
       RELEASE,
       2,
       USER + userId,
@@ -97,10 +108,8 @@ export class RedisPresence {
       markerMs,
       token,
     )) as number;
-  }
-
-  async graceOver(userId: string, token: string): Promise<boolean> {
-    return (await this.redis.eval(GRACE_OVER, 2, USER + userId, GRACE + userId, token)) === 1;
+    if (total > 0) return undefined;
+    return async () => (await this.redis.eval(GRACE_OVER, 2, USER + userId, GRACE + userId, token)) === 1;
   }
 
   async online(userIds: readonly string[]): Promise<boolean[]> {
