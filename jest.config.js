@@ -20,7 +20,6 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   // Decorators read metadata as soon as a module loads, whichever a test imports first.
   setupFiles: ['reflect-metadata'],
-  testTimeout: 20000,
 };
 
 /**
@@ -31,6 +30,8 @@ const shared = {
  * @type {import('jest').Config}
  */
 module.exports = {
+  // A global option: inside a project Jest ignores it (and would use its 5 s default).
+  testTimeout: 20000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
     {
