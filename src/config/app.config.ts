@@ -1,16 +1,12 @@
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { toInt } from './env-transforms';
+import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { IntVariable } from './env-transforms';
 
 /** The process: where it listens, how it logs, how it shuts down, what HTTP accepts. A section of the Environment (config/environment.ts), validated once at boot. */
 export class AppConfig {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntVariable(0, 65535)
   PORT = 3000;
 
   @IsString()
@@ -29,16 +25,10 @@ export class AppConfig {
   CORS_ORIGINS = '';
 
   /** Number of proxy hops to trust for the client IP (X-Forwarded-For). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(10)
+  @IntVariable(0, 10)
   TRUST_PROXY_HOPS = 0;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1_024)
-  @Max(104_857_600)
+  @IntVariable(1_024, 104_857_600)
   BODY_LIMIT_BYTES = 102_400;
 
   /**
@@ -46,10 +36,7 @@ export class AppConfig {
    * whatever pools connections to us (nginx's upstream keepalive_timeout is 60 s), or a
    * request sent on a connection we are closing fails with ECONNRESET.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntVariable(1_000, 600_000)
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
   /**
@@ -57,15 +44,10 @@ export class AppConfig {
    * longer accepting connections, so that a load balancer moves traffic away first
    * and requests already on their way are answered.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntVariable(0, 600_000)
   SHUTDOWN_DRAIN_MS = 1_000;
 
   /** After the drain: the longest wait for in-flight work before exiting with 1. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
+  @IntVariable(100)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 }

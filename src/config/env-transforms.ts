@@ -1,3 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+
 /** String-to-value conversions for environment variables; anything else is left for the validators to reject. */
 
 export const toInt = ({ value }: { value: unknown }) =>
@@ -13,3 +17,7 @@ export const toBool = ({ value }: { value: unknown }) => {
 
 export const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** An integer variable (given as a string) between `min` and `max`: what most settings are. */
+export const IntVariable = (min: number, max?: number) =>
+  applyDecorators(Transform(toInt), IsInt(), Min(min), ...(max === undefined ? [] : [Max(max)]));

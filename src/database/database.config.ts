@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { emptyToUndefined, toBool, toInt } from '../config/env-transforms';
+import { IsBoolean, IsOptional, Matches } from 'class-validator';
+import { IntVariable, emptyToUndefined, toBool } from '../config/env-transforms';
 
 /** PostgreSQL: which one, how many connections, migrations on start. A section of the Environment (config/environment.ts), validated once at boot. */
 export class DatabaseConfig {
@@ -10,10 +10,7 @@ export class DatabaseConfig {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string = undefined;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IntVariable(1, 200)
   DATABASE_POOL_SIZE = 10;
 
   @Transform(toBool)
@@ -21,9 +18,6 @@ export class DatabaseConfig {
   MIGRATIONS_RUN = true;
 
   /** 0: any free port on 127.0.0.1. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntVariable(0, 65535)
   EMBEDDED_PG_PORT = 0;
 }
