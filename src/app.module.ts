@@ -47,6 +47,7 @@ export class AppModule {
       ],
       providers: [
         // Order matters: limit first (a flood of bad tokens is limited too), then authenticate.
+        // RateLimitGuard is @nestjs/throttler's guard with Parley's trackers and headers (rate-limit/).
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
       ],

@@ -78,8 +78,9 @@ function setupSwagger(app: NestExpressApplication): void {
     .setTitle('Parley')
     .setDescription(
       'Real-time messaging backend. REST for everything durable (this document); the WebSocket at /ws ' +
-        'for everything live. Errors use one shape: {statusCode, error, message}. Rate limits answer 429 ' +
-        'with a Retry-After header.',
+        'for everything live. Errors use one shape: {statusCode, error, message}. Every route but health, ' +
+        'metrics and docs is rate limited: answers carry X-RateLimit-Limit, X-RateLimit-Remaining and ' +
+        "X-RateLimit-Reset (seconds) of the route's limit, and a refusal is 429 with Retry-After (seconds).",
     )
     .setVersion('1')
     .addTag('auth')

@@ -1,5 +1,7 @@
+import { Clock } from '../src/common/clock';
 import { openDirect, registerUser, uniqueUsername } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
+import { connect } from './support/ws-client';
 
 describe('REST rate limits (contract §7)', () => {
   let t: TestApp;
@@ -123,6 +125,95 @@ describe('REST rate limits (contract §7)', () => {
         id,
       ]);
       expect(n).toBe(4);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('shares one send budget between REST and the socket; the socket gets rate_limited and stays open', async () => {
+    const app = await startTestApp({ RATE_SEND_PER_SEC: '3' });
+    try {
+      const [a, b] = await Promise.all([registerUser(app.http), registerUser(app.http)]);
+      const id = await openDirect(app.http, a, b);
+      const socket = await connect(app.baseUrl, a.accessToken);
+      const rest = await app.http.post(
+        `/api/v1/conversations/${id}/messages`,
+        { content: 'one' },
+        { token: a.accessToken },
+      );
+      expect(rest.status).toBe(201);
+      expect([rest.headers.get('x-ratelimit-limit'), rest.headers.get('x-ratelimit-remaining')]).toEqual(['3', '2']);
+      expect(Number(rest.headers.get('x-ratelimit-reset'))).toBe(1);
+      await app.http.post(`/api/v1/conversations/${id}/messages`, { content: 'two' }, { token: a.accessToken });
+      socket.send('message.send', { conversationId: id, content: 'three', clientMessageId: 'c3' });
+      expect((await socket.next('message.ack')).data.clientMessageId).toBe('c3');
+      socket.send('message.send', { conversationId: id, content: 'four', clientMessageId: 'c4' });
+      expect((await socket.next('error')).data).toEqual({
+        code: 'rate_limited',
+        message: 'Too many messages, slow down',
+        event: 'message.send',
+        clientMessageId: 'c4',
+      });
+      await socket.barrier(); // still open
+      expectRateLimited(
+        await app.http.post(`/api/v1/conversations/${id}/messages`, { content: 'five' }, { token: a.accessToken }),
+      );
+      const text = (await app.http.get('/metrics')).text;
+      expect(text).toMatch(/^rate_limited_total\{policy="send"\} 2$/m);
+      await socket.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('lets failed logins through again once RATE_LOGIN_WINDOW_MS has passed (a fake clock, not a wait)', async () => {
+    let now = Date.now();
+    const app = await startTestApp({ RATE_LOGIN_FAILS: '2', RATE_LOGIN_WINDOW_MS: '60000' }, (builder) =>
+      builder.overrideProvider(Clock).useValue({ now: () => now }),
+    );
+    try {
+      const user = await registerUser(app.http);
+      const attempt = (password: string) => app.http.post('/api/v1/auth/login', { username: user.username, password });
+      expect([(await attempt('wrong-one')).status, (await attempt('wrong-two')).status]).toEqual([401, 401]);
+      const refused = await attempt(user.password);
+      expectRateLimited(refused);
+      expect(Number(refused.headers.get('retry-after'))).toBe(60);
+      now += 59_000;
+      expect(Number((await attempt(user.password)).headers.get('retry-after'))).toBe(1);
+      now += 1_000;
+      expect((await attempt(user.password)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers hostile login bodies with 400, counted against the limit, never a 500', async () => {
+    const app = await startTestApp({ RATE_LOGIN_FAILS: '5', RATE_REST_PER_MIN: '1000' });
+    try {
+      const bodies = [
+        { username: 12345, password: 'x' },
+        { username: { $gt: '' }, password: 'x' },
+        { username: ['alice'], password: 'x' },
+        { username: 'al\u0000ice', password: 'x' },
+        { username: 'a'.repeat(50_000), password: 'x' },
+        { password: 'x' },
+      ];
+      for (const body of bodies) expect((await app.http.post('/api/v1/auth/login', body)).status).toBe(400);
+      // Bodies without a string username share one budget: four so far, the fifth is the last.
+      expect((await app.http.post('/api/v1/auth/login', { username: 7, password: 'x' })).status).toBe(400);
+      expectRateLimited(await app.http.post('/api/v1/auth/login', { username: null, password: 'x' }));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('never limits the API documents', async () => {
+    const app = await startTestApp({ RATE_REST_PER_MIN: '2' });
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect((await app.http.get('/docs/asyncapi.json')).status).toBe(200);
+        expect((await app.http.get('/docs-json')).status).toBe(200);
+      }
     } finally {
       await app.close();
     }

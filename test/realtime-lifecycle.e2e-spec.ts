@@ -1,7 +1,7 @@
 import { MESSAGE_METADATA } from '@nestjs/websockets/constants';
 import { DOMAIN_EVENT_NAMES } from '../src/events/domain-events';
 import { PresenceService } from '../src/presence/presence.service';
-import { RateLimiterService } from '../src/rate-limit/rate-limiter.service';
+import { SharedThrottlerStorage } from '../src/rate-limit/shared-throttler.storage';
 import { asyncApiDocument } from '../src/realtime/asyncapi';
 import { ConnectionRegistry } from '../src/realtime/connection-registry.service';
 import { FanoutService } from '../src/realtime/fanout.service';
@@ -157,7 +157,7 @@ describe('realtime: presence, liveness, shutdown, leaks, docs', () => {
       const id = await createGroup(t.http, alice, [bob]);
       const presence = t.app.get(PresenceService);
       const listenersBefore = process.listenerCount('exit') + process.listenerCount('SIGTERM');
-      const bucketsBefore = t.app.get(RateLimiterService).size; // REST buckets of the setup
+      const countsBefore = t.app.get(SharedThrottlerStorage).localSize; // REST counts of the setup
       global.gc?.();
       const rssBefore = process.memoryUsage().rss;
       for (let i = 0; i < 1_000; i++) {
@@ -192,7 +192,7 @@ describe('realtime: presence, liveness, shutdown, leaks, docs', () => {
         online: presence.onlineCount,
         typists: t.app.get(TypingService).activeCount,
         orderedPending: t.app.get(FanoutService).pendingOrdered,
-        frameBuckets: t.app.get(RateLimiterService).size - bucketsBefore,
+        frameCounts: t.app.get(SharedThrottlerStorage).localSize - countsBefore,
         processListeners: process.listenerCount('exit') + process.listenerCount('SIGTERM'),
       }).toEqual({
         sockets: 0,
@@ -201,7 +201,7 @@ describe('realtime: presence, liveness, shutdown, leaks, docs', () => {
         online: 0,
         typists: 0,
         orderedPending: 0,
-        frameBuckets: 0,
+        frameCounts: 0,
         processListeners: listenersBefore,
       });
       console.log(

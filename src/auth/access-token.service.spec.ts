@@ -1,6 +1,7 @@
 import { UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { JwtService } from '@nestjs/jwt';
+import { JwtModule, JwtService } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AccessTokenService } from './access-token.service';
@@ -14,10 +15,21 @@ function craft(header: object, payload: object, secret = SECRET): string {
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }
 
+/** A fresh service (its own memory of verified tokens) with the JwtService it signs with. */
+async function build(): Promise<{ service: AccessTokenService; jwt: JwtService }> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [JwtModule.register({ secret: SECRET, signOptions: { algorithm: 'HS256' } })],
+    providers: [
+      AccessTokenService,
+      { provide: ConfigService, useValue: new ConfigService({ JWT_ACCESS_TTL_MS: 900_000 }) },
+    ],
+  }).compile();
+  return { service: moduleRef.get(AccessTokenService), jwt: moduleRef.get(JwtService) };
+}
+
 describe('AccessTokenService', () => {
-  const jwt = new JwtService({ secret: SECRET, signOptions: { algorithm: 'HS256' } });
-  const config = new ConfigService({ JWT_ACCESS_TTL_MS: 900_000 });
-  const service = new AccessTokenService(jwt, config as never);
+  let service: AccessTokenService;
+  beforeAll(async () => ({ service } = await build()));
   const exp = () => Math.floor(Date.now() / 1000) + 60;
 
   it('signs a token that verifies to its user and expiry', () => {
@@ -76,9 +88,9 @@ describe('AccessTokenService', () => {
     spy.mockRestore();
   });
 
-  it('checks a signature once per token, and a remembered token still expires', () => {
-    const fresh = new AccessTokenService(jwt, config as never);
-    const signatureChecks = jest.spyOn(jwt, 'verify');
+  it('checks a signature once per token, and a remembered token still expires', async () => {
+    const { service: fresh, jwt: itsJwt } = await build();
+    const signatureChecks = jest.spyOn(itsJwt, 'verify');
     const expiresAt = Math.floor(Date.now() / 1000) + 2;
     const token = craft({ alg: 'HS256', typ: 'JWT' }, { sub: USER, typ: 'access', exp: expiresAt });
     expect(fresh.verify(token).userId).toBe(USER);
@@ -91,8 +103,8 @@ describe('AccessTokenService', () => {
     signatureChecks.mockRestore();
   });
 
-  it('does not remember a token that failed', () => {
-    const fresh = new AccessTokenService(jwt, config as never);
+  it('does not remember a token that failed', async () => {
+    const { service: fresh } = await build();
     const forged = craft(
       { alg: 'HS256' },
       { sub: USER, typ: 'access', exp: exp() },

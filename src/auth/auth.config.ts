@@ -2,7 +2,7 @@ import { Transform } from 'class-transformer';
 import { IsOptional, IsString, MinLength } from 'class-validator';
 import { IntVariable, emptyToUndefined } from '../config/env-transforms';
 
-/** Tokens, and the limits of the auth endpoints. A section of the Environment (config/environment.ts), validated once at boot. */
+/** Tokens. A section of the Environment (config/environment.ts), validated once at boot. */
 export class AuthConfig {
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -15,10 +15,4 @@ export class AuthConfig {
 
   @IntVariable(60_000)
   JWT_REFRESH_TTL_MS = 2_592_000_000;
-
-  @IntVariable(1)
-  RATE_LOGIN_FAILS = 10;
-
-  @IntVariable(1_000)
-  RATE_LOGIN_WINDOW_MS = 900_000;
 }

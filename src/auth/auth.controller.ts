@@ -10,7 +10,8 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { SkipThrottle } from '@nestjs/throttler';
+import { LimitedBy } from '../rate-limit/rate-limit.decorator';
 import { AuthService } from './auth.service';
 import { AuthResponseDto } from './dto/auth-response.dto';
 import { LoginDto } from './dto/login.dto';
@@ -27,7 +28,8 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('register')
-  @RatePolicy('register')
+  @LimitedBy('register')
+  @SkipThrottle({ rest: true })
   @ApiOperation({ summary: 'Create an account and start a session' })
   @ApiCreatedResponse({ type: AuthResponseDto })
   @ApiConflictResponse({ description: 'Username is taken' })
@@ -36,6 +38,8 @@ export class AuthController {
   }
 
   @Post('login')
+  // Every attempt counts before the password check (parallel guesses cannot overtake the count); AuthService forgives a success.
+  @LimitedBy('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Start a session' })
   @ApiOkResponse({ type: AuthResponseDto })

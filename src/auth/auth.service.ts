@@ -1,8 +1,6 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { AuthConfig } from './auth.config';
-import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
-import { RateLimitedException } from '../rate-limit/rate-limited.exception';
+import { loginTracker } from '../rate-limit/rate-limit.policies';
+import { RateLimitsService } from '../rate-limit/rate-limits.service';
 import { UserDto } from '../users/dto/user.dto';
 import type { User } from '../users/entities/user.entity';
 import { UsersService } from '../users/users.service';
@@ -17,21 +15,13 @@ const BAD_CREDENTIALS = 'Invalid username or password';
 
 @Injectable()
 export class AuthService {
-  private readonly loginFailures: RateLimit;
-
   constructor(
     private readonly users: UsersService,
     private readonly passwords: PasswordHasher,
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokenService,
-    private readonly limiter: RateLimiterService,
-    config: ConfigService<AuthConfig, true>,
-  ) {
-    this.loginFailures = {
-      limit: config.get('RATE_LOGIN_FAILS', { infer: true }),
-      windowMs: config.get('RATE_LOGIN_WINDOW_MS', { infer: true }),
-    };
-  }
+    private readonly limits: RateLimitsService,
+  ) {}
 
   async register(input: RegisterDto): Promise<AuthResponseDto> {
     const user = await this.users.create({
@@ -43,20 +33,16 @@ export class AuthService {
   }
 
   /**
-   * Same 401 for an unknown user and a wrong password. Every attempt takes a
-   * token of the per username+IP failure budget before the (slow) password check,
-   * so parallel guesses cannot overtake the count; a success gives it back whole.
+   * Same 401 for an unknown user and a wrong password. The `login` throttler has
+   * counted this attempt against the username+IP failure budget before the (slow)
+   * password check; a success forgives the count whole.
    */
   async login(input: LoginDto, ip: string): Promise<AuthResponseDto> {
-    const failureKey = `login-fail:${input.username}|${ip}`;
-    const gate = this.limiter.consume(failureKey, this.loginFailures);
-    if (!gate.allowed) throw new RateLimitedException(gate.retryAfterMs, 'Too many failed logins, retry later');
-
     const user = await this.users.findWithPasswordHash(input.username);
     if (!(await this.passwords.verify(user?.passwordHash, input.password)) || !user) {
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
-    this.limiter.reset(failureKey);
+    await this.limits.forgive('login', loginTracker(input.username, ip));
     return this.startSession(user);
   }
 

@@ -33,7 +33,10 @@ describe('RedisEventBus: own events', () => {
   async function start(): Promise<void> {
     pub = new FakeRedis();
     sub = new FakeRedis();
-    const redis = { connect: (name: string) => (name === 'events-pub' ? pub : sub) } as unknown as RedisService;
+    const redis = {
+      prefix: 'parley:',
+      connect: (name: string) => (name === 'events-pub' ? pub : sub),
+    } as unknown as RedisService;
     bus = new RedisEventBus(redis);
     seen = [];
     bus.subscribe((event: DomainEvent) => seen.push((event.payload as { seq: number }).seq));

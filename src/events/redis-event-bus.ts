@@ -5,7 +5,8 @@ import type { RedisService } from '../redis/redis.service';
 import type { DomainEvent, DomainEventName, DomainEvents } from './domain-events';
 import { EventBus } from './event-bus';
 
-export const EVENTS_CHANNEL = 'parley:events';
+/** After REDIS_PREFIX. */
+export const EVENTS_CHANNEL = 'events';
 
 /** What travels on the channel: the event, and who published it under which number. */
 interface Envelope {
@@ -50,14 +51,16 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
   private publishFailing = false;
   private readonly readyWaiters: (() => void)[] = [];
   private readonly sweeper: NodeJS.Timeout;
+  private readonly channel: string;
 
   constructor(redis: RedisService) {
     super();
+    this.channel = redis.prefix + EVENTS_CHANNEL;
     this.publisher = redis.connect('events-pub');
     // The subscriber may queue its SUBSCRIBE until connected, and redoes it after a reconnect.
     this.subscriber = redis.connect('events-sub', { enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(EVENTS_CHANNEL).then(
+      this.subscriber.subscribe(this.channel).then(
         () => {
           this.subscribed = true;
           for (const resolve of this.readyWaiters.splice(0)) resolve();
@@ -82,7 +85,7 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
       return;
     }
     const envelope: Envelope = { origin: this.origin, n, name, payload };
-    this.publisher.publish(EVENTS_CHANNEL, JSON.stringify(envelope)).then(
+    this.publisher.publish(this.channel, JSON.stringify(envelope)).then(
       (receivers) => {
         this.publishFailing = false;
         if (receivers === 0) this.deliverOwn(own); // nobody subscribed, ourselves included

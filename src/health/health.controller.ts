@@ -12,12 +12,12 @@ import {
 import { RedisService } from '../redis/redis.service';
 import { Public } from '../common/decorators/public.decorator';
 import type { HealthConfig } from './health.config';
-import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { SkipThrottle } from '@nestjs/throttler';
 import { DrainState } from './drain.service';
 
 @ApiTags('health')
 @Public()
-@RatePolicy('none')
+@SkipThrottle({ rest: true }) // never limited: probes must always get an answer
 @Controller('health')
 export class HealthController {
   private readonly databaseTimeoutMs: number;

@@ -28,7 +28,8 @@ import {
 import type { Response } from 'express';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
-import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { SkipThrottle } from '@nestjs/throttler';
+import { LimitedBy } from '../rate-limit/rate-limit.decorator';
 import { ListMessagesQuery } from './dto/list-messages.query';
 import { MessageDto, MessagePageDto, MessageReactionsDto, ReactionDto } from './dto/message.dto';
 import { EditMessageDto, SendMessageDto } from './dto/send-message.dto';
@@ -49,8 +50,9 @@ export class MessagesController {
   ) {}
 
   @Post('conversations/:id/messages')
-  // Limited by RATE_SEND_PER_SEC in the service, shared with the socket's message.send.
-  @RatePolicy('none')
+  // RATE_SEND_PER_SEC instead of the general limit; the socket's message.send counts in the same budget.
+  @LimitedBy('send')
+  @SkipThrottle({ rest: true })
   @ApiOperation({ summary: 'Send a message (201); the same clientMessageId again: 200 with the original' })
   @ApiCreatedResponse({ type: MessageDto })
   @ApiOkResponse({ type: MessageDto, description: 'A retry: the message sent earlier with this clientMessageId' })

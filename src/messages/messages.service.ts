@@ -11,8 +11,6 @@ import { ConversationsService, type Membership } from '../conversations/conversa
 import { databaseError } from '../database/sql';
 import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
-import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
-import { RateLimitedException } from '../rate-limit/rate-limited.exception';
 import { MessageRepository } from './message.repository';
 import { MessageSummariesService } from './message-summaries.service';
 import { toMessageView, type MessageRow } from './message-view';
@@ -55,7 +53,6 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 @Injectable()
 export class MessagesService {
-  private readonly sendLimit: RateLimit;
   private readonly maxLength: number;
   private readonly editWindowMs: number;
 
@@ -71,12 +68,10 @@ export class MessagesService {
     private readonly sendStatement: SendStatement,
     private readonly conversations: ConversationsService,
     private readonly summaries: MessageSummariesService,
-    private readonly limiter: RateLimiterService,
     private readonly events: EventBus,
     private readonly metrics: MetricsService,
     config: ConfigService<MessagesConfig, true>,
   ) {
-    this.sendLimit = { limit: config.get('RATE_SEND_PER_SEC', { infer: true }), windowMs: 1_000 };
     this.maxLength = config.get('MESSAGE_MAX_LENGTH', { infer: true });
     this.editWindowMs = config.get('EDIT_WINDOW_MS', { infer: true });
   }
@@ -115,8 +110,6 @@ export class MessagesService {
     conversationId: string,
     input: SendMessageInput,
   ): Promise<{ message: MessageView; created: boolean }> {
-    const allowed = this.limiter.consume(`send:${senderId}`, this.sendLimit);
-    if (!allowed.allowed) throw new RateLimitedException(allowed.retryAfterMs, 'Too many messages, slow down');
     this.assertContent(input.content);
     let sent: Sent;
     try {

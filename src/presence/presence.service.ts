@@ -57,6 +57,7 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
       ? [
           new RedisPresenceStore(
             redis.commands,
+            redis.prefix,
             randomUUID(),
             config.get('PRESENCE_TTL_MS', { infer: true }),
             (error) => this.logger.warn({ err: error }, 'presence heartbeat failed'),

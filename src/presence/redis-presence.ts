@@ -3,22 +3,24 @@ import { randomUUID } from 'node:crypto';
 import type { PresenceStore } from './presence-store';
 
 /**
- * Socket counts of the whole cluster in Redis: `presence:user:<id>` is a hash of
- * instance id -> open sockets there; `presence:instance:<id>` lives while that
- * instance renews it, so the sockets of a killed instance stop counting within
- * PRESENCE_TTL_MS. The scripts prune dead instances as they read.
+ * Socket counts of the whole cluster in Redis (every key after REDIS_PREFIX):
+ * `presence:user:<id>` is a hash of instance id -> open sockets there;
+ * `presence:instance:<id>` lives while that instance renews it, so the sockets of
+ * a killed instance stop counting within PRESENCE_TTL_MS. The scripts prune dead
+ * instances as they read.
  */
 const USER = 'presence:user:';
 const INSTANCE = 'presence:instance:';
 const GRACE = 'presence:grace:';
 const GRACE_MARKER_SLACK_MS = 5_000;
 
+/** ARGV[1] of every script that reads counts: the prefix of the instance keys. */
 const LIVE_TOTAL = `
 local function live_total(key)
   local fields = redis.call('HGETALL', key)
   local total = 0
   for i = 1, #fields, 2 do
-    if redis.call('EXISTS', '${INSTANCE}' .. fields[i]) == 1 then
+    if redis.call('EXISTS', ARGV[1] .. fields[i]) == 1 then
       total = total + tonumber(fields[i + 1])
     else
       redis.call('HDEL', key, fields[i])
@@ -28,29 +30,29 @@ local function live_total(key)
 end
 `;
 
-/** KEYS: user hash, grace key. ARGV: instance, max. Returns -1 when full, else {total, wasInGrace}. */
+/** KEYS: user hash, grace key. ARGV: instance prefix, instance, max. Returns -1 when full, else {total, wasInGrace}. */
 const ACQUIRE = `${LIVE_TOTAL}
 local total = live_total(KEYS[1])
-if total >= tonumber(ARGV[2]) then return {-1, 0} end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if total >= tonumber(ARGV[3]) then return {-1, 0} end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 local grace = redis.call('DEL', KEYS[2])
 return {total + 1, grace}`;
 
-/** KEYS: user hash, grace key. ARGV: instance, grace ms, token. Returns the cluster total left. */
+/** KEYS: user hash, grace key. ARGV: instance prefix, instance, grace ms, token. Returns the cluster total left. */
 const RELEASE = `${LIVE_TOTAL}
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if redis.call('HINCRBY', KEYS[1], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[2]) end
 local total = live_total(KEYS[1])
-if total == 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) end
+if total == 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) end
 return total`;
 
-/** KEYS: user hash, grace key. ARGV: token. 1 when the grace ended with nobody back (offline). */
+/** KEYS: user hash, grace key. ARGV: instance prefix, token. 1 when the grace ended with nobody back (offline). */
 const GRACE_OVER = `${LIVE_TOTAL}
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[2])
 if live_total(KEYS[1]) == 0 then return 1 end
 return 0`;
 
-/** KEYS: user hashes, then their grace keys. Returns 1/0 per user: a socket somewhere, or in grace. */
+/** KEYS: user hashes, then their grace keys. ARGV: instance prefix. Returns 1/0 per user: a socket somewhere, or in grace. */
 const ONLINE = `${LIVE_TOTAL}
 local n = #KEYS / 2
 local result = {}
@@ -62,17 +64,26 @@ return result`;
 /** Socket counts of the whole cluster in Redis (see the scripts above). */
 export class RedisPresenceStore implements PresenceStore {
   private heartbeat?: NodeJS.Timeout;
+  private readonly user: string;
+  private readonly instance: string;
+  private readonly grace: string;
 
   constructor(
     private readonly redis: Redis,
+    prefix: string,
     readonly instanceId: string,
     private readonly ttlMs: number,
     private readonly onHeartbeatFailed: (error: unknown) => void,
-  ) {}
+  ) {
+    this.user = prefix + USER;
+    this.instance = prefix + INSTANCE;
+    this.grace = prefix + GRACE;
+  }
 
   /** Renews this instance's liveness now and every third of PRESENCE_TTL_MS. */
   async start(): Promise<void> {
-    const renew = () => this.redis.set(INSTANCE + this.instanceId, '1', 'PX', this.ttlMs).catch(this.onHeartbeatFailed);
+    const renew = () =>
+      this.redis.set(this.instance + this.instanceId, '1', 'PX', this.ttlMs).catch(this.onHeartbeatFailed);
     await renew();
     this.heartbeat = setInterval(renew, Math.floor(this.ttlMs / 3)).unref();
   }
@@ -80,14 +91,19 @@ export class RedisPresenceStore implements PresenceStore {
   /** Our sockets stop counting at once rather than after the TTL. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.redis.del(INSTANCE + this.instanceId).catch(() => undefined);
+    await this.redis.del(this.instance + this.instanceId).catch(() => undefined);
   }
 
   async acquire(userId: string, max: number): Promise<{ first: boolean } | undefined> {
-    const [total, grace] = (await this.redis.eval(ACQUIRE, 2, USER + userId, GRACE + userId, this.instanceId, max)) as [
-      number,
-      number,
-    ];
+    const [total, grace] = (await this.redis.eval(
+      ACQUIRE,
+      2,
+      this.user + userId,
+      this.grace + userId,
+      this.instance,
+      this.instanceId,
+      max,
+    )) as [number, number];
     return total < 0 ? undefined : { first: total === 1 && grace !== 1 };
   }
 
@@ -102,19 +118,21 @@ export class RedisPresenceStore implements PresenceStore {
     const total = (await this.redis.eval(
       RELEASE,
       2,
-      USER + userId,
-      GRACE + userId,
+      this.user + userId,
+      this.grace + userId,
+      this.instance,
       this.instanceId,
       markerMs,
       token,
     )) as number;
     if (total > 0) return undefined;
-    return async () => (await this.redis.eval(GRACE_OVER, 2, USER + userId, GRACE + userId, token)) === 1;
+    return async () =>
+      (await this.redis.eval(GRACE_OVER, 2, this.user + userId, this.grace + userId, this.instance, token)) === 1;
   }
 
   async online(userIds: readonly string[]): Promise<boolean[]> {
     if (!userIds.length) return [];
-    const keys = [...userIds.map((id) => USER + id), ...userIds.map((id) => GRACE + id)];
-    return ((await this.redis.eval(ONLINE, keys.length, ...keys)) as number[]).map((v) => v === 1);
+    const keys = [...userIds.map((id) => this.user + id), ...userIds.map((id) => this.grace + id)];
+    return ((await this.redis.eval(ONLINE, keys.length, ...keys, this.instance)) as number[]).map((v) => v === 1);
   }
 }

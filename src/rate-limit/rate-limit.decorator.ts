@@ -1,11 +1,19 @@
-import { SetMetadata } from '@nestjs/common';
+import { SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { OptInPolicy } from './rate-limit.policies';
+
+export const LIMITED_BY_KEY = 'parley:limited-by';
 
 /**
- * Which REST limit a route counts against. `rest` (the default) is the general
- * per-user (or per-IP before login) limit; `register` is per IP; `none` is for
- * operator endpoints (health, metrics) and routes limited in their service.
+ * Opts a route (or a controller) into the `register`, `login` or `send` throttler
+ * besides `rest`. Where the general limit must not count too, add
+ * @SkipThrottle({ rest: true }) (health, metrics and the send route do).
  */
-export type RestRatePolicy = 'rest' | 'register' | 'none';
+export const LimitedBy = (...policies: OptInPolicy[]) => SetMetadata(LIMITED_BY_KEY, policies);
 
-export const RATE_POLICY_KEY = 'parley:rate-policy';
-export const RatePolicy = (policy: RestRatePolicy) => SetMetadata(RATE_POLICY_KEY, policy);
+export function limitedBy(context: ExecutionContext): readonly OptInPolicy[] {
+  return (
+    (Reflect.getMetadata(LIMITED_BY_KEY, context.getHandler()) as OptInPolicy[] | undefined) ??
+    (Reflect.getMetadata(LIMITED_BY_KEY, context.getClass()) as OptInPolicy[] | undefined) ??
+    []
+  );
+}

@@ -1,44 +1,71 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { RequestWithAuth } from '../common/request-auth';
-import type { RateLimitConfig } from './rate-limit.config';
-import { RATE_POLICY_KEY, RestRatePolicy } from './rate-limit.decorator';
-import { RateLimit, RateLimiterService } from './rate-limiter.service';
-import { RateLimitedException } from './rate-limited.exception';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { ServerResponse } from 'node:http';
+import { limitedBy } from './rate-limit.decorator';
+import type { LimitPolicy } from './rate-limit.policies';
+import { RateLimitsService } from './rate-limits.service';
 
 /**
- * The REST limits of contract §7. Runs before authentication so that a flood of
- * bad tokens is limited too; a valid bearer token (request.auth) makes the key the user.
+ * The throttler's guard for the REST limits of contract §7, global, before
+ * authentication (a flood of bad tokens is limited too). Gateways count their own
+ * frames: on a socket's handlers this guard does nothing (STACK-NOTES: the stock
+ * guard breaks them). A refusal is a 429 with Retry-After; every answer carries
+ * X-RateLimit-Limit / -Remaining / -Reset of the route's own policy.
  */
 @Injectable()
-export class RateLimitGuard implements CanActivate {
-  private readonly rules: Record<Exclude<RestRatePolicy, 'none'>, RateLimit>;
-
+export class RateLimitGuard extends ThrottlerGuard {
   constructor(
-    private readonly reflector: Reflector,
-    private readonly limiter: RateLimiterService,
-    config: ConfigService<RateLimitConfig, true>,
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly limits: RateLimitsService,
   ) {
-    this.rules = {
-      rest: { limit: config.get('RATE_REST_PER_MIN', { infer: true }), windowMs: 60_000 },
-      register: { limit: config.get('RATE_REGISTER_PER_MIN', { infer: true }), windowMs: 60_000 },
-    };
+    super(options, storage, reflector);
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    // Gateways limit their own frames; this guard is for HTTP only.
-    if (context.getType() !== 'http') return true;
-    const policy =
-      this.reflector.getAllAndOverride<RestRatePolicy>(RATE_POLICY_KEY, [context.getHandler(), context.getClass()]) ??
-      'rest';
-    if (policy === 'none') return true;
+  protected shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(context.getType() !== 'http');
+  }
 
-    const request = context.switchToHttp().getRequest<RequestWithAuth & { ip?: string }>();
-    const userId = policy === 'rest' ? request.auth?.userId : undefined;
-    const key = `${policy}:${userId ? `user:${userId}` : `ip:${request.ip}`}`;
-    const decision = this.limiter.consume(key, this.rules[policy]);
-    if (!decision.allowed) throw new RateLimitedException(decision.retryAfterMs);
+  protected async handleRequest({
+    context,
+    limit,
+    ttl,
+    throttler,
+    getTracker,
+    generateKey,
+  }: ThrottlerRequest): Promise<boolean> {
+    const { req, res } = this.getRequestResponse(context);
+    const policy = throttler.name as LimitPolicy;
+    const tracker = await getTracker(req, context);
+    const { totalHits, timeToExpire } = await this.storageService.increment(
+      generateKey(context, tracker, policy),
+      ttl,
+      limit,
+      0,
+      policy,
+    );
+    if (describes(context, policy)) {
+      const response = res as ServerResponse;
+      response.setHeader('X-RateLimit-Limit', limit);
+      response.setHeader('X-RateLimit-Remaining', Math.max(0, limit - totalHits));
+      response.setHeader('X-RateLimit-Reset', timeToExpire);
+    }
+    if (totalHits > limit) throw this.limits.refused(policy, timeToExpire * 1000);
     return true;
   }
+}
+
+/** The policy a route's headers describe: its own (register, send), else the general one; login counts failures only. */
+function describes(context: ExecutionContext, policy: LimitPolicy): boolean {
+  const own = limitedBy(context).filter((p) => p !== 'login');
+  return own.length ? own.includes(policy as never) : policy === 'rest';
 }

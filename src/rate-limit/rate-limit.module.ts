@@ -1,10 +1,71 @@
 import { Global, Module } from '@nestjs/common';
-import { RateLimiterService } from './rate-limiter.service';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../common/clock';
+import { ThrottlerModule, type ThrottlerModuleOptions, type ThrottlerOptions } from '@nestjs/throttler';
+import { limitedBy } from './rate-limit.decorator';
+import type { RateLimitConfig } from './rate-limit.config';
+import {
+  ipTracker,
+  limitKey,
+  loginTracker,
+  OPT_IN_POLICIES,
+  policyRules,
+  userOrIpTracker,
+  type LimitPolicy,
+} from './rate-limit.policies';
+import { RateLimitsService } from './rate-limits.service';
+import { SharedThrottlerStorage } from './shared-throttler.storage';
 
-/** One limiter per process, shared by REST guards and services (and later the gateway). */
+/** The storage on its own, so that the throttler's options and RateLimitsService get the same instance. */
+@Module({ providers: [SharedThrottlerStorage, Clock], exports: [SharedThrottlerStorage, Clock] })
+class RateLimitStorageModule {}
+
+type Tracked = Exclude<LimitPolicy, 'frames'>;
+
+const TRACKERS: Record<Tracked, NonNullable<ThrottlerOptions['getTracker']>> = {
+  rest: (req) => userOrIpTracker(req),
+  register: (req) => ipTracker(req.ip as string | undefined),
+  login: (req) =>
+    loginTracker((req.body as { username?: unknown } | undefined)?.username, req.ip as string | undefined),
+  send: (req) => userOrIpTracker(req),
+};
+
+function throttlerOptions(
+  config: ConfigService<RateLimitConfig, true>,
+  storage: SharedThrottlerStorage,
+): ThrottlerModuleOptions {
+  const rules = policyRules(config);
+  const optIn = (name: Tracked) => (OPT_IN_POLICIES as readonly string[]).includes(name);
+  return {
+    storage,
+    // One key per policy and tracker, whatever the route: the REST send and the socket's share it.
+    generateKey: (_context, tracker, name) => limitKey(name as LimitPolicy, tracker),
+    throttlers: (Object.keys(TRACKERS) as Tracked[]).map((name) => ({
+      name,
+      limit: rules[name].limit,
+      ttl: rules[name].windowMs,
+      getTracker: TRACKERS[name],
+      ...(optIn(name) ? { skipIf: (context) => !limitedBy(context).includes(name as never) } : {}),
+    })),
+  };
+}
+
+/**
+ * Every limit of contract §7 on @nestjs/throttler: the named throttlers of the REST
+ * routes (RateLimitGuard, global in app.module.ts), and RateLimitsService for the
+ * socket and the services, all counted by SharedThrottlerStorage.
+ */
 @Global()
 @Module({
-  providers: [RateLimiterService],
-  exports: [RateLimiterService],
+  imports: [
+    RateLimitStorageModule,
+    ThrottlerModule.forRootAsync({
+      imports: [RateLimitStorageModule],
+      inject: [ConfigService, SharedThrottlerStorage],
+      useFactory: throttlerOptions,
+    }),
+  ],
+  providers: [RateLimitsService],
+  exports: [RateLimitsService],
 })
 export class RateLimitModule {}

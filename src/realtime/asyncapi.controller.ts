@@ -1,12 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../common/decorators/public.decorator';
-import { RatePolicy } from '../rate-limit/rate-limit.decorator';
+import { SkipThrottle } from '@nestjs/throttler';
 import { asyncApiDocument } from './asyncapi';
 
 @ApiExcludeController()
 @Public()
-@RatePolicy('none')
+@SkipThrottle({ rest: true })
 @Controller('docs')
 export class AsyncApiController {
   private readonly document = asyncApiDocument();

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import { AccessTokenService, bearerToken, type AuthenticatedUser } from '../auth/access-token.service';
 import { DrainState } from '../health/drain.service';
 import { PresenceService } from '../presence/presence.service';
-import { RateLimit, RateLimiterService } from '../rate-limit/rate-limiter.service';
+import { RateLimitsService } from '../rate-limit/rate-limits.service';
 import { USER_GONE, UsersService } from '../users/users.service';
 import { Connection, type FrameVerdict } from './connection';
 import { ConnectionRegistry } from './connection-registry.service';
@@ -28,7 +28,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
   readonly maxFrameBytes: number;
   private readonly maxPerUser: number;
   private readonly heartbeatMs: number;
-  private readonly frameLimit: RateLimit;
+  private readonly framesPerSecond: number;
   private heartbeat?: NodeJS.Timeout;
   private unsubscribeDeletions?: () => void;
   private closing = false;
@@ -40,7 +40,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     private readonly presence: PresenceService,
     private readonly typing: TypingService,
     private readonly users: UsersService,
-    private readonly limiter: RateLimiterService,
+    private readonly limits: RateLimitsService,
     private readonly drain: DrainState,
     private readonly metrics: RealtimeMetrics,
     config: ConfigService<RealtimeConfig, true>,
@@ -48,7 +48,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     this.maxFrameBytes = config.get('WS_MAX_FRAME_BYTES', { infer: true });
     this.maxPerUser = config.get('MAX_CONNECTIONS_PER_USER', { infer: true });
     this.heartbeatMs = config.get('WS_HEARTBEAT_MS', { infer: true });
-    this.frameLimit = { limit: config.get('RATE_WS_PER_SEC', { infer: true }), windowMs: 1_000 };
+    this.framesPerSecond = limits.rules.frames.limit;
   }
 
   onModuleInit(): void {
@@ -90,11 +90,11 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     connection.ready = this.admit(connection);
   }
 
-  /** The socket closed: what it held goes (registry, frame bucket, typing, presence slot). */
+  /** The socket closed: what it held goes (registry, frame count, typing, presence slot). */
   closed(socket: WebSocket): void {
     const connection = this.registry.remove(socket);
     if (!connection) return;
-    this.limiter.reset(frameKey(connection));
+    this.limits.forgetFrames(connection.id);
     if (!this.registry.countOf(connection.userId)) this.typing.stopAll(connection.userId);
     if (connection.presenceSlot) this.presence.release(connection.userId, connection.presenceSlot);
     this.updateGauges();
@@ -157,10 +157,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     const connection = this.registry.get(socket);
     if (!connection) return 'ignore';
     this.metrics.framesIn.inc();
-    return connection.judgeFrame(
-      this.limiter.consume(frameKey(connection), this.frameLimit).allowed,
-      this.frameLimit.limit,
-    );
+    return connection.judgeFrame(this.limits.admitFrame(connection.id), this.framesPerSecond);
   }
 
   describe(socket: WebSocket): { connectionId: string; userId: string } | undefined {
@@ -199,8 +196,4 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
 function tokenOf(request: IncomingMessage): string | undefined {
   const query = new URL(request.url ?? '/', 'ws://localhost').searchParams.get('token');
   return query || bearerToken(request.headers.authorization);
-}
-
-function frameKey(connection: Connection): string {
-  return `ws:${connection.id}`;
 }

@@ -1,15 +1,12 @@
 import { IntVariable } from '../config/env-transforms';
 
-/** The WebSocket: frames, limits, heartbeat, typing. A section of the Environment (config/environment.ts), validated once at boot. */
+/** The WebSocket: frames, connections, heartbeat, typing (the frame limit is in rate-limit.config.ts). A section of the Environment (config/environment.ts), validated once at boot. */
 export class RealtimeConfig {
   @IntVariable(1_024, 16_777_216)
   WS_MAX_FRAME_BYTES = 65_536;
 
   @IntVariable(65_536)
   WS_MAX_BUFFERED_BYTES = 4_194_304;
-
-  @IntVariable(1)
-  RATE_WS_PER_SEC = 50;
 
   @IntVariable(1, 1_000)
   MAX_CONNECTIONS_PER_USER = 5;

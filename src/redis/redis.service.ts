@@ -12,11 +12,14 @@ import type { RedisConfig } from './redis.config';
 export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   readonly url?: string;
+  /** REDIS_PREFIX: every key and channel starts with it. */
+  readonly prefix: string;
   private readonly clients: Redis[] = [];
   private commandClient?: Redis;
 
   constructor(config: ConfigService<RedisConfig, true>) {
     this.url = config.get('REDIS_URL', { infer: true });
+    this.prefix = config.get('REDIS_PREFIX', { infer: true });
   }
 
   /** Connect at boot, so that the first health check finds the connection ready. */

@@ -1,5 +1,5 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
@@ -31,9 +31,9 @@ export async function startServiceContext(overrides: Record<string, string> = {}
     JWT_SECRET: TEST_JWT_SECRET,
     ...overrides,
   });
-  const context: INestApplicationContext = await NestFactory.createApplicationContext(AppModule.forRoot(env, logger), {
-    logger: false,
-  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env, logger)] }).compile();
+  moduleRef.useLogger(false);
+  const context: INestApplicationContext = await moduleRef.init();
   const users = context.get(UsersService);
   return {
     get: (type) => context.get(type),

@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
@@ -34,8 +34,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app, listening on a loopback port, on the run's test database. */
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+/** Replaces providers of the app for one test (a fake clock, a failing dependency): `(b) => b.overrideProvider(X).useValue(y)`. */
+export type Overrides = (builder: TestingModuleBuilder) => TestingModuleBuilder;
+
+/** The real app (built with @nestjs/testing), listening on a loopback port, on the run's test database. */
+export async function startTestApp(overrides: Record<string, string> = {}, providers?: Overrides): Promise<TestApp> {
   const env = validateEnvironment({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -49,10 +52,9 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     ...overrides,
   });
   const firstLine = logLines.length;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, logger), {
-    bodyParser: false,
-    logger: false,
-  });
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(env, logger)] });
+  const moduleRef = await (providers ? providers(builder) : builder).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
   configureApp(app, env, logger);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
