@@ -29,7 +29,6 @@ import type { Response } from 'express';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { SkipThrottle } from '@nestjs/throttler';
-import { LimitedBy } from '../rate-limit/rate-limit.decorator';
 import { ListMessagesQuery } from './dto/list-messages.query';
 import { MessageDto, MessagePageDto, MessageReactionsDto, ReactionDto } from './dto/message.dto';
 import { EditMessageDto, SendMessageDto } from './dto/send-message.dto';
@@ -50,8 +49,8 @@ export class MessagesController {
   ) {}
 
   @Post('conversations/:id/messages')
-  // RATE_SEND_PER_SEC instead of the general limit; the socket's message.send counts in the same budget.
-  @LimitedBy('send')
+  // RATE_SEND_PER_SEC instead of the general limit, counted by MessagesService with each batch of sends
+  // (the socket's message.send counts in the same budget).
   @SkipThrottle({ rest: true })
   @ApiOperation({ summary: 'Send a message (201); the same clientMessageId again: 200 with the original' })
   @ApiCreatedResponse({ type: MessageDto })
@@ -64,8 +63,13 @@ export class MessagesController {
     @Body() body: SendMessageDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageDto> {
-    const { message, created } = await this.messages.send(caller.id, conversationId, body);
+    const { message, created, budget } = await this.messages.send(caller.id, conversationId, body);
     res.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    if (budget) {
+      res.setHeader('X-RateLimit-Limit', budget.limit);
+      res.setHeader('X-RateLimit-Remaining', budget.remaining);
+      res.setHeader('X-RateLimit-Reset', Math.max(1, Math.ceil(budget.resetInMs / 1000)));
+    }
     return MessageDto.fromView(message, caller.id);
   }
 

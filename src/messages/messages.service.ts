@@ -15,7 +15,9 @@ import { MessageRepository } from './message.repository';
 import { MessageSummariesService } from './message-summaries.service';
 import { toMessageView, type MessageRow } from './message-view';
 import type { MessageView } from '../contracts/views';
-import { Batcher, type ItemOutcome } from './send-batcher';
+import { Batcher, type ItemOutcome } from '../common/batcher';
+import { userTracker } from '../rate-limit/rate-limit.policies';
+import { RateLimitsService, type Budget } from '../rate-limit/rate-limits.service';
 import { SendStatement, type SendItem, type Sent } from './send.statement';
 
 export const MESSAGE_PAGE_DEFAULT = 50;
@@ -56,8 +58,8 @@ export class MessagesService {
   private readonly maxLength: number;
   private readonly editWindowMs: number;
 
-  /** Sends share statements under load (group commit); see storeBatch. */
-  private readonly sends = new Batcher<SendItem, Sent>(
+  /** Sends share statements and limit counts under load (group commit); see storeBatch. */
+  private readonly sends = new Batcher<SendItem, { sent: Sent; budget: Budget }>(
     (items) => this.storeBatch(items),
     SEND_STATEMENTS_IN_FLIGHT,
     SEND_BATCH_MAX,
@@ -70,6 +72,7 @@ export class MessagesService {
     private readonly summaries: MessageSummariesService,
     private readonly events: EventBus,
     private readonly metrics: MetricsService,
+    private readonly limits: RateLimitsService,
     config: ConfigService<MessagesConfig, true>,
   ) {
     this.maxLength = config.get('MESSAGE_MAX_LENGTH', { infer: true });
@@ -77,11 +80,32 @@ export class MessagesService {
   }
 
   /**
-   * Stores a batch in one statement. If a batch of several hits a unique index (a
+   * The send limit (RATE_SEND_PER_SEC per sender) is counted with the batch, in one
+   * Redis round trip for all of its senders, like its one statement: under load a
+   * send costs neither a round trip nor a statement of its own. Refused sends get
+   * their 429; the others are stored together.
+   */
+  private async storeBatch(items: SendItem[]): Promise<ItemOutcome<{ sent: Sent; budget: Budget }>[]> {
+    const budgets = await this.limits.countEach(
+      'send',
+      items.map((item) => userTracker(item.senderId)),
+    );
+    const admitted = items.filter((_, i) => budgets[i].allowed);
+    const stored = admitted.length ? await this.storeAdmitted(admitted) : [];
+    let next = 0;
+    return items.map((_, i) => {
+      if (!budgets[i].allowed) return { ok: false, error: this.limits.refused('send', budgets[i].resetInMs) };
+      const outcome = stored[next++];
+      return outcome.ok ? { ok: true, value: { sent: outcome.value, budget: budgets[i] } } : outcome;
+    });
+  }
+
+  /**
+   * Stores sends in one statement. If a batch of several hits a unique index (a
    * clientMessageId already used, two retries of one message in the same batch),
    * every item is sent again on its own, so that each gets its own answer.
    */
-  private async storeBatch(items: SendItem[]): Promise<ItemOutcome<Sent>[]> {
+  private async storeAdmitted(items: SendItem[]): Promise<ItemOutcome<Sent>[]> {
     try {
       return (await this.sendStatement.store(items)).map((value) => ({ ok: true, value }));
     } catch (error) {
@@ -103,23 +127,25 @@ export class MessagesService {
    * Sends a message: `created` is false when the same sender already sent this
    * clientMessageId with the same content (a retry): the original comes back, no
    * second row, no second event, no seq used. The REST call and the socket's
-   * `message.send` both come here, and share the per-user send limit.
+   * `message.send` both come here, and share the per-user send limit: `budget` is
+   * what is left of it (absent for a retry answered with the original).
    */
   async send(
     senderId: string,
     conversationId: string,
     input: SendMessageInput,
-  ): Promise<{ message: MessageView; created: boolean }> {
+  ): Promise<{ message: MessageView; created: boolean; budget?: Budget }> {
     this.assertContent(input.content);
     let sent: Sent;
+    let budget: Budget;
     try {
-      sent = await this.sends.submit({
+      ({ sent, budget } = await this.sends.submit({
         senderId,
         conversationId,
         content: input.content,
         clientMessageId: input.clientMessageId ?? null,
         replyToId: input.replyToId ?? null,
-      });
+      }));
     } catch (error) {
       // The unique (sender, clientMessageId) index refused it: a retry. The statement
       // rolled back whole, its seq included.
@@ -139,7 +165,7 @@ export class MessagesService {
       message,
       previousCreatedAt: sent.previousCreatedAt?.toISOString() ?? null,
     });
-    return { message, created: true };
+    return { message, created: true, budget };
   }
 
   /** A page of history in ascending seq: the latest, before a seq, after a seq, or between both. */

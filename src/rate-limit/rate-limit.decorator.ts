@@ -4,9 +4,8 @@ import type { OptInPolicy } from './rate-limit.policies';
 export const LIMITED_BY_KEY = 'parley:limited-by';
 
 /**
- * Opts a route (or a controller) into the `register`, `login` or `send` throttler
- * besides `rest`. Where the general limit must not count too, add
- * @SkipThrottle({ rest: true }) (health, metrics and the send route do).
+ * Opts a route (or a controller) into the `register` or `login` throttler besides
+ * `rest`. Where the general limit must not count too, add @SkipThrottle({ rest: true }).
  */
 export const LimitedBy = (...policies: OptInPolicy[]) => SetMetadata(LIMITED_BY_KEY, policies);
 

@@ -2,17 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
 import { ThrottlerModule, type ThrottlerModuleOptions, type ThrottlerOptions } from '@nestjs/throttler';
-import { limitedBy } from './rate-limit.decorator';
 import type { RateLimitConfig } from './rate-limit.config';
-import {
-  ipTracker,
-  limitKey,
-  loginTracker,
-  OPT_IN_POLICIES,
-  policyRules,
-  userOrIpTracker,
-  type LimitPolicy,
-} from './rate-limit.policies';
+import { ipTracker, loginTracker, policyRules, userOrIpTracker, type LimitPolicy } from './rate-limit.policies';
 import { RateLimitsService } from './rate-limits.service';
 import { SharedThrottlerStorage } from './shared-throttler.storage';
 
@@ -20,32 +11,28 @@ import { SharedThrottlerStorage } from './shared-throttler.storage';
 @Module({ providers: [SharedThrottlerStorage, Clock], exports: [SharedThrottlerStorage, Clock] })
 class RateLimitStorageModule {}
 
-type Tracked = Exclude<LimitPolicy, 'frames'>;
+type Tracked = Exclude<LimitPolicy, 'frames' | 'send'>;
 
 const TRACKERS: Record<Tracked, NonNullable<ThrottlerOptions['getTracker']>> = {
   rest: (req) => userOrIpTracker(req),
   register: (req) => ipTracker(req.ip as string | undefined),
   login: (req) =>
     loginTracker((req.body as { username?: unknown } | undefined)?.username, req.ip as string | undefined),
-  send: (req) => userOrIpTracker(req),
 };
 
+/** The named throttlers; which apply to a route is RateLimitGuard's to resolve (rest unless skipped, the others opted in). */
 function throttlerOptions(
   config: ConfigService<RateLimitConfig, true>,
   storage: SharedThrottlerStorage,
 ): ThrottlerModuleOptions {
   const rules = policyRules(config);
-  const optIn = (name: Tracked) => (OPT_IN_POLICIES as readonly string[]).includes(name);
   return {
     storage,
-    // One key per policy and tracker, whatever the route: the REST send and the socket's share it.
-    generateKey: (_context, tracker, name) => limitKey(name as LimitPolicy, tracker),
     throttlers: (Object.keys(TRACKERS) as Tracked[]).map((name) => ({
       name,
       limit: rules[name].limit,
       ttl: rules[name].windowMs,
       getTracker: TRACKERS[name],
-      ...(optIn(name) ? { skipIf: (context) => !limitedBy(context).includes(name as never) } : {}),
     })),
   };
 }

@@ -5,16 +5,18 @@ import type { RequestWithAuth } from '../common/request-auth';
 import type { RateLimitConfig } from './rate-limit.config';
 
 /**
- * The limits of contract §7, by name. Each is a named throttler of @nestjs/throttler
- * (rate-limit.module.ts) except `frames`, which the gateway counts per socket.
- * - `rest`: every REST route unless it says @SkipThrottle({ rest: true }); per user, per IP before login.
- * - `register`, `login`, `send`: only routes marked @LimitedBy(...) (rate-limit.decorator.ts); `send` is
- *   also counted by the socket's message.send under the same key, so both share one budget.
+ * The limits of contract §7, by name, all counted by SharedThrottlerStorage.
+ * - `rest`: a named throttler of @nestjs/throttler on every REST route unless it says
+ *   @SkipThrottle({ rest: true }); per user, per IP before login.
+ * - `register`, `login`: named throttlers too, on the routes marked @LimitedBy(...).
+ * - `send`: counted by MessagesService with each batch of sends (REST and the socket's
+ *   message.send both come there, so they share one budget); its route skips `rest`.
+ * - `frames`: counted by the connection manager, per socket.
  */
 export type LimitPolicy = 'rest' | 'register' | 'login' | 'send' | 'frames';
 
 /** The throttlers a route opts into; `rest` applies everywhere unless skipped. */
-export const OPT_IN_POLICIES = ['register', 'login', 'send'] as const;
+export const OPT_IN_POLICIES = ['register', 'login'] as const;
 export type OptInPolicy = (typeof OPT_IN_POLICIES)[number];
 
 export interface PolicyRule {

@@ -7,11 +7,19 @@ import { limitKey, policyRules, REFUSALS, type LimitPolicy, type PolicyRule } fr
 import { RateLimitedException } from './rate-limited.exception';
 import { SharedThrottlerStorage } from './shared-throttler.storage';
 
+/** What is left of a budget after a call was counted. */
+export interface Budget {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetInMs: number;
+}
+
 /**
- * The limits counted outside the throttler's guard: the socket's `message.send`
- * (same key as the REST send, so one budget), forgiving a login's count after a
- * success, and the frames of a socket. Every refusal, the guard's included, is
- * counted here in `rate_limited_total{policy}`.
+ * The limits counted outside the throttler's guard: message sends (REST and the
+ * socket's `message.send` both, counted by MessagesService with each batch of
+ * sends), forgiving a login's count after a success, and the frames of a socket.
+ * Every refusal, the guard's included, is counted here in `rate_limited_total{policy}`.
  */
 @Injectable()
 export class RateLimitsService {
@@ -33,10 +41,26 @@ export class RateLimitsService {
   }
 
   /** One call against `policy` for `tracker`; a 429 RateLimitedException (error rate_limited on a socket) when over. */
-  async consume(policy: LimitPolicy, tracker: string): Promise<void> {
+  async consume(policy: LimitPolicy, tracker: string): Promise<Budget> {
+    const [budget] = await this.countEach(policy, [tracker]);
+    if (!budget.allowed) throw this.refused(policy, budget.resetInMs);
+    return budget;
+  }
+
+  /** One call for each tracker (one Redis round trip for all); the caller refuses those not allowed. */
+  async countEach(policy: LimitPolicy, trackers: readonly string[]): Promise<Budget[]> {
     const { limit, windowMs } = this.rules[policy];
-    const hit = await this.storage.hit(limitKey(policy, tracker), windowMs, limit);
-    if (hit.hits > limit) throw this.refused(policy, hit.resetInMs);
+    const hits = await this.storage.hitAll(
+      trackers.map((tracker) => limitKey(policy, tracker)),
+      windowMs,
+      limit,
+    );
+    return hits.map((hit) => ({
+      allowed: hit.hits <= limit,
+      limit,
+      remaining: Math.max(0, limit - hit.hits),
+      resetInMs: hit.resetInMs,
+    }));
   }
 
   /** Forgets `tracker`'s count of `policy` (a successful login consumes nothing of the failure budget). */

@@ -13,12 +13,17 @@ class FakeRedis extends EventEmitter {
   readonly counts = new Map<string, number>();
   calls = 0;
   defineCommand(): void {}
-  parleyRateHit(key: string, windowMs: number): Promise<[number, number]> {
+  parleyRateHits(keyCount: number, ...keysThenWindows: (string | number)[]): Promise<number[]> {
     this.calls += 1;
     if (this.failing) return Promise.reject(this.failing);
-    const hits = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, hits);
-    return Promise.resolve([hits, windowMs]);
+    const out: number[] = [];
+    for (let i = 0; i < keyCount; i++) {
+      const key = keysThenWindows[i] as string;
+      const hits = (this.counts.get(key) ?? 0) + 1;
+      this.counts.set(key, hits);
+      out.push(hits, keysThenWindows[keyCount + i] as number);
+    }
+    return Promise.resolve(out);
   }
   del(key: string): Promise<number> {
     return Promise.resolve(this.counts.delete(key) ? 1 : 0);

@@ -97,6 +97,21 @@ export class SharedThrottlerStorage implements ThrottlerStorage, OnModuleDestroy
     return { ...this.memory.hit(key, windowMs), limit };
   }
 
+  /** One hit on each of `keys` (a key named twice is hit twice): one Redis call when it answers, else here. */
+  async hitAll(keys: readonly string[], windowMs: number, limit: number): Promise<Hit[]> {
+    if (this.redis && this.tryRedis()) {
+      try {
+        const counts = await this.redis.hitAll(keys, windowMs);
+        this.redisAnswered();
+        return counts.map((count) => ({ ...count, limit }));
+      } catch (error) {
+        this.redisFailed(error);
+      }
+    }
+    if (this.redis) this.fallbacks.inc(keys.length);
+    return keys.map((key) => ({ ...this.memory.hit(key, windowMs), limit }));
+  }
+
   /** A hit counted by this instance only: for keys that exist on one instance (a socket). */
   hitLocal(key: string, windowMs: number, limit: number): Hit {
     return { ...this.memory.hit(key, windowMs), limit };

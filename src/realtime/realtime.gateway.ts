@@ -14,8 +14,6 @@ import type { DomainEventOf } from '../events/domain-events';
 import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { MessageDto } from '../messages/dto/message.dto';
 import { MessagesService } from '../messages/messages.service';
-import { userTracker } from '../rate-limit/rate-limit.policies';
-import { RateLimitsService } from '../rate-limit/rate-limits.service';
 import { ConnectionManager } from './connection-manager.service';
 import { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
 import { FanoutService, type ConversationMessageEvent } from './fanout.service';
@@ -42,7 +40,6 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
     private readonly fanout: FanoutService,
-    private readonly limits: RateLimitsService,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -95,8 +92,6 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     @MessageBody() body: SendMessageFrameDto,
   ): Promise<Reply<'message.ack', { clientMessageId: string; message: MessageDto }>> {
     const userId = this.connections.connectionOf(socket).userId;
-    // The REST send's budget: one count for both (RATE_SEND_PER_SEC).
-    await this.limits.consume('send', userTracker(userId));
     const { message } = await this.messages.send(userId, body.conversationId, {
       content: body.content,
       clientMessageId: body.clientMessageId,

@@ -24,10 +24,16 @@ export class Batcher<T, R> {
   ) {}
 
   submit(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
-      this.pump();
-    });
+    return this.submitAll([item])[0];
+  }
+
+  /** Several items that should go in one batch when they can (they are queued before any is started). */
+  submitAll(items: T[]): Promise<R>[] {
+    const results = items.map(
+      (item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, resolve, reject })),
+    );
+    this.pump();
+    return results;
   }
 
   private pump(): void {

@@ -1,4 +1,4 @@
-import { Batcher, type ItemOutcome } from './send-batcher';
+import { Batcher, type ItemOutcome } from './batcher';
 
 /** A run function whose batches the test completes by hand. */
 function manualRunner() {
