@@ -40,14 +40,7 @@ export class RateLimitsService {
     });
   }
 
-  /** One call against `policy` for `tracker`; a 429 RateLimitedException (error rate_limited on a socket) when over. */
-  async consume(policy: LimitPolicy, tracker: string): Promise<Budget> {
-    const [budget] = await this.countEach(policy, [tracker]);
-    if (!budget.allowed) throw this.refused(policy, budget.resetInMs);
-    return budget;
-  }
-
-  /** One call for each tracker (one Redis round trip for all); the caller refuses those not allowed. */
+  /** One call for each tracker (one Redis round trip for all); the caller refuses those not allowed (refused()). */
   async countEach(policy: LimitPolicy, trackers: readonly string[]): Promise<Budget[]> {
     const { limit, windowMs } = this.rules[policy];
     const hits = await this.storage.hitAll(

@@ -53,11 +53,7 @@ export class RedisWindowCounter {
     this.redis = redis as WithHits;
   }
 
-  hit(key: string, windowMs: number): Promise<WindowCount> {
-    return this.calls.submit({ key: this.prefix + key, windowMs });
-  }
-
-  /** Several hits in one call when no call is in flight. */
+  /** One hit on each key, in one call when none is in flight (else in the next one). */
   hitAll(keys: readonly string[], windowMs: number): Promise<WindowCount[]> {
     return Promise.all(this.calls.submitAll(keys.map((key) => ({ key: this.prefix + key, windowMs }))));
   }

@@ -84,17 +84,7 @@ export class SharedThrottlerStorage implements ThrottlerStorage, OnModuleDestroy
 
   /** One hit on `key` in a window of `windowMs`, in Redis when it answers, else here. */
   async hit(key: string, windowMs: number, limit: number): Promise<Hit> {
-    if (this.redis && this.tryRedis()) {
-      try {
-        const count = await this.redis.hit(key, windowMs);
-        this.redisAnswered();
-        return { ...count, limit };
-      } catch (error) {
-        this.redisFailed(error);
-      }
-    }
-    if (this.redis) this.fallbacks.inc();
-    return { ...this.memory.hit(key, windowMs), limit };
+    return (await this.hitAll([key], windowMs, limit))[0];
   }
 
   /** One hit on each of `keys` (a key named twice is hit twice): one Redis call when it answers, else here. */
