@@ -32,6 +32,22 @@ describe('server process lifecycle', () => {
     expect(server.output()).toContain('JWT_SECRET: required when NODE_ENV=production');
   });
 
+  it('refuses the embedded PostgreSQL in production unless asked for, naming DATABASE_URL', async () => {
+    const production = { DATA_DIR: dataDir, NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) };
+    const server = await spawnServer(production);
+    expect((await server.exited).code).toBe(1);
+    expect(server.output()).toContain('DATABASE_URL: required when NODE_ENV=production');
+    expect(server.output()).toContain('EMBEDDED_PG_IN_PRODUCTION=true');
+
+    const asked = await spawnServer({ ...production, EMBEDDED_PG_IN_PRODUCTION: 'true' });
+    try {
+      await waitHealthy(asked);
+    } finally {
+      asked.child.kill('SIGTERM');
+      expect((await asked.exited).code).toBe(0);
+    }
+  });
+
   it('serves on the embedded PostgreSQL, finishes an in-flight request on SIGTERM, exits 0', async () => {
     const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
     await waitHealthy(server);

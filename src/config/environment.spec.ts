@@ -48,7 +48,17 @@ describe('validateEnvironment', () => {
 
   it('requires JWT_SECRET in production', () => {
     expect(() => validateEnvironment({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required/);
-    expect(validateEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).NODE_ENV).toBe('production');
+    const complete = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/parley' };
+    expect(validateEnvironment(complete).NODE_ENV).toBe('production');
+  });
+
+  it('requires DATABASE_URL in production unless the embedded PostgreSQL is asked for', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(() => validateEnvironment(production)).toThrow(/DATABASE_URL: required when NODE_ENV=production/);
+    expect(validateEnvironment({ ...production, EMBEDDED_PG_IN_PRODUCTION: 'true' }).DATABASE_URL).toBeUndefined();
+    expect(() => validateEnvironment({ ...production, EMBEDDED_PG_IN_PRODUCTION: 'maybe' })).toThrow(
+      /EMBEDDED_PG_IN_PRODUCTION/,
+    );
   });
 
   it('lists every variable in .env.example with its default, and nothing else', () => {

@@ -87,6 +87,12 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }
+  if (env.NODE_ENV === 'production' && !env.DATABASE_URL && !env.EMBEDDED_PG_IN_PRODUCTION) {
+    problems.push(
+      'DATABASE_URL: required when NODE_ENV=production; without it the embedded PostgreSQL would keep your data in ' +
+        'DATA_DIR, which a container loses (set EMBEDDED_PG_IN_PRODUCTION=true to use it anyway)',
+    );
+  }
   if (problems.length) throw new ConfigurationError(problems);
   return env;
 }

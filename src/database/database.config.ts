@@ -20,4 +20,13 @@ export class DatabaseConfig {
   /** 0: any free port on 127.0.0.1. */
   @IntVariable(0, 65535)
   EMBEDDED_PG_PORT = 0;
+
+  /**
+   * With NODE_ENV=production and no DATABASE_URL the server refuses to start unless
+   * this says otherwise: the embedded database lives in DATA_DIR, and in a container
+   * it goes with the container.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  EMBEDDED_PG_IN_PRODUCTION = false;
 }
