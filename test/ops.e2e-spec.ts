@@ -7,6 +7,19 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
   });
   afterAll(() => t.close());
 
+  it('writes no secret-bearing query parameter to the access log', async () => {
+    const secrets = ['s3cret-access', 's3cret-refresh', 's3cret-token', 's3cret-key'];
+    const path = `/api/v1/users/me?access_token=${secrets[0]}&refreshToken=${secrets[1]}&TOKEN=${secrets[2]}&api_key=${secrets[3]}&limit=5`;
+    const firstLine = t.logs.length;
+    expect((await t.http.get(path)).status).toBe(401); // logged at warn, which the test logger keeps
+    const lines = t.logs.slice(firstLine).filter((line) => line.msg === 'request completed');
+    expect(lines.map((line) => line.req.url)).toEqual([
+      '/api/v1/users/me?access_token=[REDACTED]&refreshToken=[REDACTED]&TOKEN=[REDACTED]&api_key=[REDACTED]&limit=5',
+    ]);
+    const written = JSON.stringify(t.logs.slice(firstLine));
+    for (const secret of secrets) expect(written).not.toContain(secret);
+  });
+
   it('GET /health reports the database up', async () => {
     const res = await t.http.get('/health');
     expect(res.status).toBe(200);

@@ -1,13 +1,27 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
-import { createRootLogger, redactUrl, requestLogger, serializeRequest } from './logging';
+import { createRootLogger, redactUrl, requestLogger, SECRET_QUERY_PARAMETERS, serializeRequest } from './logging';
 
 describe('logging', () => {
   it('redacts the token query parameter of a URL', () => {
     expect(redactUrl('/ws?token=eyJ.abc.def&x=1')).toBe('/ws?token=[REDACTED]&x=1');
     expect(redactUrl('/ws?a=1&TOKEN=secret')).toBe('/ws?a=1&TOKEN=[REDACTED]');
     expect(redactUrl('/api/v1/users?query=token')).toBe('/api/v1/users?query=token');
+  });
+
+  it.each(SECRET_QUERY_PARAMETERS)('redacts the %s query parameter, in any case, wherever it stands', (name) => {
+    expect(redactUrl(`/ws?${name}=s3cret`)).toBe(`/ws?${name}=[REDACTED]`);
+    expect(redactUrl(`/x?a=1&${name.toUpperCase()}=s3cret&b=2#f`)).toBe(
+      `/x?a=1&${name.toUpperCase()}=[REDACTED]&b=2#f`,
+    );
+    expect(redactUrl(`/x?${name}=one&${name}=two`)).toBe(`/x?${name}=[REDACTED]&${name}=[REDACTED]`);
+  });
+
+  it('leaves other parameters, and secret names used as values or inside other names, as they are', () => {
+    expect(redactUrl('/x?limit=5&after=3')).toBe('/x?limit=5&after=3');
+    expect(redactUrl('/x?q=access_token&monkey=1&tokens=2')).toBe('/x?q=access_token&monkey=1&tokens=2');
+    expect(redactUrl(undefined)).toBeUndefined();
   });
 
   it('never writes authorization headers, passwords or tokens', () => {

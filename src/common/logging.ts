@@ -3,12 +3,37 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app.config';
 
+/**
+ * Query parameters whose value is a secret, matched without regard to case: the
+ * WebSocket's `token`, and the names clients and proxies commonly use for tokens,
+ * passwords and keys, so that a client that puts one in a URL does not leak it here.
+ */
+export const SECRET_QUERY_PARAMETERS = [
+  'token',
+  'access_token',
+  'accessToken',
+  'refresh_token',
+  'refreshToken',
+  'id_token',
+  'password',
+  'secret',
+  'client_secret',
+  'api_key',
+  'apiKey',
+  'key',
+  'code',
+  'signature',
+  'sig',
+] as const;
+
+const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_QUERY_PARAMETERS.join('|')})=)[^&#]*`, 'gi');
+
 /** Secrets never reach the log, whatever object they are logged in. */
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["sec-websocket-protocol"]',
-  'req.query.token',
+  ...SECRET_QUERY_PARAMETERS.map((name) => `req.query.${name}`),
   'res.headers["set-cookie"]',
   '*.password',
   '*.refreshToken',
@@ -29,9 +54,9 @@ export function createRootLogger(env: Pick<AppConfig, 'LOG_LEVEL'>, destination?
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Replaces the value of a `token` query parameter (WebSocket URLs carry the JWT there). */
+/** Replaces the value of every secret-bearing query parameter (SECRET_QUERY_PARAMETERS) of a URL. */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(/([?&]token=)[^&#]*/gi, '$1[REDACTED]');
+  return url?.replace(SECRET_QUERY, '$1[REDACTED]');
 }
 
 /** Express's request as far as logging reads it (`ip` honours TRUST_PROXY_HOPS). */
