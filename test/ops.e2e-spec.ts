@@ -1,3 +1,4 @@
+import { registerUser } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('operations: health, metrics, docs, HTTP hygiene', () => {
@@ -18,6 +19,18 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     ]);
     const written = JSON.stringify(t.logs.slice(firstLine));
     for (const secret of secrets) expect(written).not.toContain(secret);
+  });
+
+  it('names the user on the access line of an authenticated request', async () => {
+    const user = await registerUser(t.http);
+    const firstLine = t.logs.length;
+    // A 404 is logged at warn, which the test logger keeps.
+    const res = await t.http.get('/api/v1/conversations/00000000-0000-4000-8000-000000000000', {
+      token: user.accessToken,
+    });
+    expect(res.status).toBe(404);
+    const [line] = t.logs.slice(firstLine).filter((l) => l.msg === 'request completed');
+    expect(line.req.userId).toBe(user.id);
   });
 
   it('GET /health reports the database up', async () => {

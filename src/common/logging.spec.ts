@@ -123,6 +123,15 @@ describe('logging', () => {
       expect(JSON.stringify(lines)).not.toMatch(/secret-jwt|secret-q/);
     });
 
+    it('names the user of an authenticated request (set by the auth guard during the request)', () => {
+      const { lines, request } = harness('info');
+      const authenticated = request('/api/v1/users/me');
+      (authenticated.req as unknown as { user: { id: string } }).user = { id: 'user-1' };
+      authenticated.end(200);
+      request('/api/v1/auth/login').end(401);
+      expect(lines.map((l) => (l.req as { userId?: string }).userId)).toEqual(['user-1', undefined]);
+    });
+
     it('makes up an id when none or an unsafe one is given, and binds it to req.log', () => {
       const { lines, request } = harness('info');
       const r = request('/api/v1/x', { 'x-request-id': 'bad id' });

@@ -59,8 +59,17 @@ export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(SECRET_QUERY, '$1[REDACTED]');
 }
 
-/** Express's request as far as logging reads it (`ip` honours TRUST_PROXY_HOPS). */
-type LoggedRequest = IncomingMessage & { id?: string; log?: Logger; originalUrl?: string; ip?: string };
+/**
+ * Express's request as far as logging reads it (`ip` honours TRUST_PROXY_HOPS; `user`
+ * is set by the auth guard once the token's user is known to exist).
+ */
+type LoggedRequest = IncomingMessage & {
+  id?: string;
+  log?: Logger;
+  originalUrl?: string;
+  ip?: string;
+  user?: { id: string };
+};
 
 /**
  * The access log and request id, for every HTTP request: echoes a sane incoming
@@ -95,6 +104,7 @@ export function requestLogger(logger: Logger) {
               url: req.originalUrl ?? req.url,
               remoteAddress: req.ip ?? req.socket?.remoteAddress,
               headers: req.headers,
+              userId: req.user?.id,
             }),
             res: { statusCode: res.statusCode },
             responseTime: Math.round(performance.now() - started),
@@ -115,6 +125,7 @@ export function serializeRequest(req: {
   url?: string;
   remoteAddress?: string;
   headers?: Record<string, unknown>;
+  userId?: string;
 }): Record<string, unknown> {
   return {
     id: req.id,
@@ -122,5 +133,7 @@ export function serializeRequest(req: {
     url: redactUrl(req.url),
     remoteAddress: req.remoteAddress,
     userAgent: req.headers?.['user-agent'],
+    // Authenticated requests only; absent (not null) otherwise, so the line stays short.
+    ...(req.userId ? { userId: req.userId } : {}),
   };
 }
