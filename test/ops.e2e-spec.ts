@@ -1,5 +1,6 @@
 import { registerUser } from './support/factories';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, waitForLog, withTestLogLevel, type TestApp } from './support/test-app';
+import { connect, refused, wsUrl } from './support/ws-client';
 
 describe('operations: health, metrics, docs, HTTP hygiene', () => {
   let t: TestApp;
@@ -31,6 +32,27 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
     expect(res.status).toBe(404);
     const [line] = t.logs.slice(firstLine).filter((l) => l.msg === 'request completed');
     expect(line.req.userId).toBe(user.id);
+  });
+
+  it('logs one line per socket: connected and closed (code, duration) at info, refused (code) at warn', async () => {
+    const user = await registerUser(t.http);
+    await withTestLogLevel('info', async () => {
+      const connected = waitForLog((l) => l.msg === 'socket connected' && l.userId === user.id);
+      const socket = await connect(t.baseUrl, user.accessToken);
+      const { connectionId } = socket.of('connected')[0].data;
+      expect(await connected).toMatchObject({ level: 30, userId: user.id, connectionId, hostname: expect.any(String) });
+
+      const closed = waitForLog((l) => l.msg === 'socket closed' && l.connectionId === connectionId);
+      socket.ws.close(4000, 'bye');
+      const line = await closed;
+      expect(line).toMatchObject({ level: 30, userId: user.id, code: 4000 });
+      expect(line.durationMs).toBeGreaterThanOrEqual(0);
+
+      const refusal = waitForLog((l) => l.msg === 'socket refused');
+      expect((await refused(wsUrl(t.baseUrl, 'not-a-token'))).code).toBe(4401);
+      expect(await refusal).toMatchObject({ level: 40, code: 4401, reason: 'unauthorized' });
+      expect(JSON.stringify(await refusal)).not.toContain('not-a-token');
+    });
   });
 
   it('GET /health reports the database up', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app.config';
@@ -47,7 +48,8 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
 export function createRootLogger(env: Pick<AppConfig, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
   const options = {
     level: env.LOG_LEVEL,
-    base: { service: 'parley', pid: process.pid },
+    // hostname and pid name the instance on every line.
+    base: { service: 'parley', hostname: hostname(), pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[REDACTED]' },
   };

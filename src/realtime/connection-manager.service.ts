@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
@@ -25,6 +25,8 @@ import { CLOSE_CODES, ERROR_CODES, frame } from './ws-protocol';
  */
 @Injectable()
 export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestroy {
+  /** One line per socket: connected (info), refused (warn, with its close code), closed (info, code and duration). */
+  private readonly logger = new Logger('Realtime');
   readonly maxFrameBytes: number;
   private readonly maxPerUser: number;
   private readonly heartbeatMs: number;
@@ -74,7 +76,9 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
    * for the whole cluster with Redis). Only then is `connected` sent.
    */
   open(socket: WebSocket, request: IncomingMessage): void {
+    const remoteAddress = request.socket.remoteAddress;
     if (this.closing || this.drain.draining) {
+      this.logger.warn({ code: CLOSE_CODES.goingAway, reason: 'shutting down', remoteAddress }, 'socket refused');
       socket.close(CLOSE_CODES.goingAway, 'server shutting down');
       return;
     }
@@ -82,6 +86,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     try {
       auth = this.tokens.verify(tokenOf(request) ?? '');
     } catch {
+      this.logger.warn({ code: CLOSE_CODES.unauthorized, reason: 'unauthorized', remoteAddress }, 'socket refused');
       socket.close(CLOSE_CODES.unauthorized, 'unauthorized');
       return;
     }
@@ -119,6 +124,12 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     }
     connection.presenceSlot = slot;
     connection.start();
+    const connectedAt = Date.now();
+    const fields = { userId, connectionId: connection.id };
+    this.logger.log(fields, 'socket connected');
+    socket.once('close', (code: number) =>
+      this.logger.log({ ...fields, code, durationMs: Date.now() - connectedAt }, 'socket closed'),
+    );
     this.registry.send(
       connection,
       frame('connected', {
@@ -133,6 +144,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
   }
 
   private refuse(connection: Connection, code: number, reason: string): false {
+    this.logger.warn({ userId: connection.userId, connectionId: connection.id, code, reason }, 'socket refused');
     this.registry.remove(connection.socket);
     connection.close(code, reason);
     return false;

@@ -16,10 +16,35 @@ import { serverLogDestination } from './server-errors';
  * written in (server-errors.ts).
  */
 const logLines: Record<string, any>[] = [];
+const logWaiters: { match: (line: Record<string, any>) => boolean; resolve: (line: Record<string, any>) => void }[] =
+  [];
 const logger = createRootLogger(
   { LOG_LEVEL: 'warn' },
-  serverLogDestination('test app', (line) => logLines.push(JSON.parse(line) as Record<string, any>)),
+  serverLogDestination('test app', (text) => {
+    const line = JSON.parse(text) as Record<string, any>;
+    logLines.push(line);
+    for (const waiter of logWaiters.filter((w) => w.match(line))) {
+      logWaiters.splice(logWaiters.indexOf(waiter), 1);
+      waiter.resolve(line);
+    }
+  }),
 );
+
+/** The next log line (from now on) that matches: an event to await instead of a sleep. */
+export function waitForLog(match: (line: Record<string, any>) => boolean): Promise<Record<string, any>> {
+  return new Promise((resolve) => logWaiters.push({ match, resolve }));
+}
+
+/** For a test that reads info lines: the shared test logger keeps warn and above otherwise. */
+export async function withTestLogLevel<T>(level: 'info' | 'debug', run: () => Promise<T>): Promise<T> {
+  const before = logger.level;
+  logger.level = level;
+  try {
+    return await run();
+  } finally {
+    logger.level = before;
+  }
+}
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
