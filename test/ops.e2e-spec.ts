@@ -53,6 +53,9 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
       expect(await refusal).toMatchObject({ level: 40, code: 4401, reason: 'unauthorized' });
       expect(JSON.stringify(await refusal)).not.toContain('not-a-token');
     });
+    const metrics = (await t.http.get('/metrics')).text;
+    expect(metrics).toMatch(/^ws_closes_total\{code="other"\} [1-9]/m); // the client's 4000: not a code of ours
+    expect(metrics).toMatch(/^ws_closes_total\{code="4401"\} [1-9]/m);
   });
 
   it('GET /health reports the database up', async () => {

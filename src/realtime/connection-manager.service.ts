@@ -79,6 +79,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     const remoteAddress = request.socket.remoteAddress;
     if (this.closing || this.drain.draining) {
       this.logger.warn({ code: CLOSE_CODES.goingAway, reason: 'shutting down', remoteAddress }, 'socket refused');
+      this.metrics.closed(CLOSE_CODES.goingAway);
       socket.close(CLOSE_CODES.goingAway, 'server shutting down');
       return;
     }
@@ -87,6 +88,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
       auth = this.tokens.verify(tokenOf(request) ?? '');
     } catch {
       this.logger.warn({ code: CLOSE_CODES.unauthorized, reason: 'unauthorized', remoteAddress }, 'socket refused');
+      this.metrics.closed(CLOSE_CODES.unauthorized);
       socket.close(CLOSE_CODES.unauthorized, 'unauthorized');
       return;
     }
@@ -127,9 +129,10 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     const connectedAt = Date.now();
     const fields = { userId, connectionId: connection.id };
     this.logger.log(fields, 'socket connected');
-    socket.once('close', (code: number) =>
-      this.logger.log({ ...fields, code, durationMs: Date.now() - connectedAt }, 'socket closed'),
-    );
+    socket.once('close', (code: number) => {
+      this.logger.log({ ...fields, code, durationMs: Date.now() - connectedAt }, 'socket closed');
+      this.metrics.closed(code);
+    });
     this.registry.send(
       connection,
       frame('connected', {
@@ -145,6 +148,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
 
   private refuse(connection: Connection, code: number, reason: string): false {
     this.logger.warn({ userId: connection.userId, connectionId: connection.id, code, reason }, 'socket refused');
+    this.metrics.closed(code);
     this.registry.remove(connection.socket);
     connection.close(code, reason);
     return false;

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { CLOSE_CODES } from './ws-protocol';
+
+/** Close codes counted by name; a client may close with any of 4000-4999, so the rest count as `other`. */
+const COUNTED_CLOSE_CODES = new Set<number>([1000, 1005, 1006, ...Object.values(CLOSE_CODES)]);
 
 /** The gateway's Prometheus metrics, in the app's registry. */
 @Injectable()
@@ -13,6 +17,7 @@ export class RealtimeMetrics {
   readonly fanoutDuration: Histogram;
   readonly orderWaitsExpired: Counter;
   readonly orderLateDropped: Counter;
+  private readonly closes: Counter<'code'>;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
@@ -44,10 +49,20 @@ export class RealtimeMetrics {
       help: 'message.created held for a missing earlier seq that did not come within the wait (then sent with a gap)',
       registers,
     });
+    this.closes = new Counter({
+      name: 'ws_closes_total',
+      help: 'Sockets closed or refused, by close code (1000, 1001, 1005, 1006, 1008, 1009, 1013, 4401, 4429, other)',
+      labelNames: ['code'] as const,
+      registers,
+    });
     this.orderLateDropped = new Counter({
       name: 'ws_order_late_dropped_total',
       help: 'message.created that came after its wait had ended: not pushed (clients fetch it when they see the gap)',
       registers,
     });
+  }
+
+  closed(code: number): void {
+    this.closes.inc({ code: COUNTED_CLOSE_CODES.has(code) ? String(code) : 'other' });
   }
 }
