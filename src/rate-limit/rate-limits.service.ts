@@ -46,7 +46,6 @@ export class RateLimitsService {
     const hits = await this.storage.hitAll(
       trackers.map((tracker) => limitKey(policy, tracker)),
       windowMs,
-      limit,
     );
     return hits.map((hit) => ({
       allowed: hit.hits <= limit,
@@ -68,7 +67,7 @@ export class RateLimitsService {
    */
   admitFrame(socketId: string): boolean {
     const { limit, windowMs } = this.rules.frames;
-    const allowed = this.storage.hitLocal(limitKey('frames', socketId), windowMs, limit).hits <= limit;
+    const allowed = this.storage.hitLocal(limitKey('frames', socketId), windowMs).hits <= limit;
     if (!allowed) this.refusedTotal.inc({ policy: 'frames' });
     return allowed;
   }

@@ -64,9 +64,9 @@ describe('SharedThrottlerStorage', () => {
 
   it('counts in Redis, under the prefix, while it answers', async () => {
     const { storage, redis, gauge, close } = await setup();
-    await storage.hit('send:user:a', 1_000, 2);
-    const third = (await storage.hit('send:user:a', 1_000, 2), await storage.hit('send:user:a', 1_000, 2));
-    expect(third).toEqual({ hits: 3, resetInMs: 1_000, limit: 2 });
+    await storage.hit('send:user:a', 1_000);
+    const third = (await storage.hit('send:user:a', 1_000), await storage.hit('send:user:a', 1_000));
+    expect(third).toEqual({ hits: 3, resetInMs: 1_000 });
     expect([...redis.counts]).toEqual([['test:rl:send:user:a', 3]]);
     expect(await gauge()).toBe('1');
     await close();
@@ -75,8 +75,8 @@ describe('SharedThrottlerStorage', () => {
   it('falls back to memory on the first failure: one warning, the gauge at 0, no error to the caller', async () => {
     const { storage, redis, warn, gauge, close } = await setup();
     redis.failing = new Error('Command timed out');
-    for (let i = 0; i < 5; i++) await storage.hit('k', 1_000, 10);
-    expect((await storage.hit('k', 1_000, 10)).hits).toBe(6);
+    for (let i = 0; i < 5; i++) await storage.hit('k', 1_000);
+    expect((await storage.hit('k', 1_000)).hits).toBe(6);
     expect(redis.calls).toBe(1); // after the failure, no call waits for Redis again before the retry time
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0][1]).toMatch(/counted by each instance alone/);
@@ -88,8 +88,8 @@ describe('SharedThrottlerStorage', () => {
   it('treats a connection that is not ready as away, without sending to it', async () => {
     const { storage, redis, warn, close } = await setup();
     redis.status = 'reconnecting';
-    await storage.hit('k', 1_000, 10);
-    await storage.hit('k', 1_000, 10);
+    await storage.hit('k', 1_000);
+    await storage.hit('k', 1_000);
     expect(redis.calls).toBe(0);
     expect(warn).toHaveBeenCalledTimes(1);
     await close();
@@ -98,12 +98,12 @@ describe('SharedThrottlerStorage', () => {
   it('tries Redis again once a second, one call at a time, and shares again when it answers', async () => {
     const { storage, redis, clock, log, gauge, close } = await setup();
     redis.failing = new Error('Connection is closed.');
-    await storage.hit('k', 10_000, 10);
+    await storage.hit('k', 10_000);
     redis.failing = undefined;
-    await storage.hit('k', 10_000, 10); // before the retry time: memory
+    await storage.hit('k', 10_000); // before the retry time: memory
     expect(redis.calls).toBe(1);
     clock.now = () => 1_001_000;
-    const [first, second] = await Promise.all([storage.hit('k', 10_000, 10), storage.hit('k', 10_000, 10)]);
+    const [first, second] = await Promise.all([storage.hit('k', 10_000), storage.hit('k', 10_000)]);
     expect(redis.calls).toBe(2); // one retry; the concurrent call went to memory
     expect([first.hits, second.hits]).toEqual([1, 3]);
     expect(storage.isShared).toBe(true);
@@ -115,30 +115,30 @@ describe('SharedThrottlerStorage', () => {
   it('tries Redis at once when the connection is ready again', async () => {
     const { storage, redis, close } = await setup();
     redis.status = 'reconnecting';
-    await storage.hit('k', 10_000, 10);
+    await storage.hit('k', 10_000);
     redis.status = 'ready';
     redis.emit('ready');
-    expect((await storage.hit('k', 10_000, 10)).hits).toBe(1); // from Redis, not the second in memory
+    expect((await storage.hit('k', 10_000)).hits).toBe(1); // from Redis, not the second in memory
     expect(storage.isShared).toBe(true);
     await close();
   });
 
   it('forgets a key in memory and in Redis', async () => {
     const { storage, redis, close } = await setup();
-    await storage.hit('login:a|1.2.3.4', 60_000, 3);
+    await storage.hit('login:a|1.2.3.4', 60_000);
     await storage.forget('login:a|1.2.3.4');
     expect(redis.counts.size).toBe(0);
-    expect((await storage.hit('login:a|1.2.3.4', 60_000, 3)).hits).toBe(1);
+    expect((await storage.hit('login:a|1.2.3.4', 60_000)).hits).toBe(1);
     await close();
   });
 
   it('without REDIS_URL counts in memory only, fixed windows that start at the first hit', async () => {
     const { storage, clock, gauge, close } = await setup(false);
-    expect((await storage.hit('k', 1_000, 2)).hits).toBe(1);
+    expect((await storage.hit('k', 1_000)).hits).toBe(1);
     clock.now = () => 1_000_600;
-    expect(await storage.hit('k', 1_000, 2)).toEqual({ hits: 2, resetInMs: 400, limit: 2 });
+    expect(await storage.hit('k', 1_000)).toEqual({ hits: 2, resetInMs: 400 });
     clock.now = () => 1_001_000;
-    expect(await storage.hit('k', 1_000, 2)).toEqual({ hits: 1, resetInMs: 1_000, limit: 2 });
+    expect(await storage.hit('k', 1_000)).toEqual({ hits: 1, resetInMs: 1_000 });
     expect(await gauge()).toBe('0');
     await close();
   });
@@ -161,7 +161,7 @@ describe('SharedThrottlerStorage', () => {
 
   it('sweeps ended windows, so memory follows active keys only', async () => {
     const { storage, clock, close } = await setup(false);
-    for (let i = 0; i < 1_000; i++) storage.hitLocal(`frames:${i}`, 1_000, 50);
+    for (let i = 0; i < 1_000; i++) storage.hitLocal(`frames:${i}`, 1_000);
     expect(storage.localSize).toBe(1_000);
     clock.now = () => 1_001_000;
     (storage as unknown as { memory: { sweep(): void } }).memory.sweep();

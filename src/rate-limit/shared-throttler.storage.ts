@@ -16,11 +16,6 @@ export const REDIS_LIMIT_TIMEOUT_MS = 250;
 /** While Redis is away, one call tries it again this often. */
 const RETRY_SHARED_MS = 1_000;
 
-/** A counted hit: over the limit when `hits > limit`. */
-export interface Hit extends WindowCount {
-  limit: number;
-}
-
 /**
  * The throttler's storage (ThrottlerStorage of @nestjs/throttler), and what the
  * gateway and services count through, so that every limit is counted in one place.
@@ -72,7 +67,7 @@ export class SharedThrottlerStorage implements ThrottlerStorage, OnModuleDestroy
 
   /** ThrottlerStorage, for the throttler's guard: times in seconds, blocked once over the limit. */
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
-    const { hits, resetInMs } = await this.hit(key, ttl, limit);
+    const { hits, resetInMs } = await this.hit(key, ttl);
     const seconds = Math.max(1, Math.ceil(resetInMs / 1000));
     return {
       totalHits: hits,
@@ -83,28 +78,28 @@ export class SharedThrottlerStorage implements ThrottlerStorage, OnModuleDestroy
   }
 
   /** One hit on `key` in a window of `windowMs`, in Redis when it answers, else here. */
-  async hit(key: string, windowMs: number, limit: number): Promise<Hit> {
-    return (await this.hitAll([key], windowMs, limit))[0];
+  async hit(key: string, windowMs: number): Promise<WindowCount> {
+    return (await this.hitAll([key], windowMs))[0];
   }
 
   /** One hit on each of `keys` (a key named twice is hit twice): one Redis call when it answers, else here. */
-  async hitAll(keys: readonly string[], windowMs: number, limit: number): Promise<Hit[]> {
+  async hitAll(keys: readonly string[], windowMs: number): Promise<WindowCount[]> {
     if (this.redis && this.tryRedis()) {
       try {
         const counts = await this.redis.hitAll(keys, windowMs);
         this.redisAnswered();
-        return counts.map((count) => ({ ...count, limit }));
+        return counts;
       } catch (error) {
         this.redisFailed(error);
       }
     }
     if (this.redis) this.fallbacks.inc(keys.length);
-    return keys.map((key) => ({ ...this.memory.hit(key, windowMs), limit }));
+    return keys.map((key) => this.memory.hit(key, windowMs));
   }
 
   /** A hit counted by this instance only: for keys that exist on one instance (a socket). */
-  hitLocal(key: string, windowMs: number, limit: number): Hit {
-    return { ...this.memory.hit(key, windowMs), limit };
+  hitLocal(key: string, windowMs: number): WindowCount {
+    return this.memory.hit(key, windowMs);
   }
 
   forgetLocal(key: string): void {
