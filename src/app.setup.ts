@@ -1,7 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
@@ -9,6 +8,7 @@ import { AccessTokenService } from './auth/access-token.service';
 import { authContext } from './auth/auth-context.middleware';
 import { HttpErrorsFilter } from './common/http-errors.filter';
 import { requestLogger } from './common/logging';
+import { setupSwagger } from './common/openapi';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
 import type { Environment } from './config/environment';
@@ -71,26 +71,4 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   );
   app.useGlobalFilters(new HttpErrorsFilter(app.get(HttpAdapterHost).httpAdapter, app.get(DatabaseAvailability)));
   setupSwagger(app);
-}
-
-function setupSwagger(app: NestExpressApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('Parley')
-    .setDescription(
-      'Real-time messaging backend. REST for everything durable (this document); the WebSocket at /ws ' +
-        'for everything live. Errors use one shape: {statusCode, error, message}. Every route but health, ' +
-        'metrics and docs is rate limited: answers carry X-RateLimit-Limit, X-RateLimit-Remaining and ' +
-        "X-RateLimit-Reset (seconds) of the route's limit, and a refusal is 429 with Retry-After (seconds).",
-    )
-    .setVersion('1')
-    .addTag('auth')
-    .addTag('users')
-    .addTag('conversations')
-    .addTag('messages')
-    .addTag('health')
-    .addTag('metrics')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .build();
-  const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
