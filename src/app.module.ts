@@ -1,8 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import type { Environment } from './config/environment';
@@ -24,15 +22,11 @@ export class AppModule {
    * `env` is validated once, before the app is built (main.ts or a test), and
    * read by each module through ConfigService<ItsSection, true> (see config/environment.ts).
    */
-  static forRoot(env: Environment, logger: PinoLogger): DynamicModule {
+  static forRoot(env: Environment): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
-        // requestLogger (common/logging.ts) is installed first in configureApp, so that even
-        // requests the body parser rejects are logged; the req.log it sets is what this binds
-        // to Nest's Logger for the duration of a request.
-        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         DatabaseModule,
         RedisModule,
         RateLimitModule,

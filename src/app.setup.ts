@@ -2,12 +2,12 @@ import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { HttpAdapterHost } from '@nestjs/core';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AccessTokenService } from './auth/access-token.service';
 import { authContext } from './auth/auth-context.middleware';
 import { HttpErrorsFilter } from './common/http-errors.filter';
 import { requestLogger } from './common/logging';
+import { PinoNestLogger } from './common/nest-logger';
 import { setupSwagger } from './common/openapi';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
@@ -22,7 +22,7 @@ export const API_PREFIX = 'api/v1';
 
 /** Everything about the HTTP app that is not a module: shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, env: Environment, logger: PinoLogger): void {
-  app.useLogger(app.get(Logger));
+  app.useLogger(new PinoNestLogger(logger));
   app.set('trust proxy', env.TRUST_PROXY_HOPS || false);
   app.disable('x-powered-by');
   // No ETags: hashing every JSON body costs each request, and clients page by seq and

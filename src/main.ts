@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { createRootLogger } from './common/logging';
+import { PinoNestLogger } from './common/nest-logger';
 import { ConfigurationError, type Environment } from './config/environment';
 import { loadEnvironment } from './config/load-environment';
 import { resolveDatabase, type ResolvedDatabase } from './database/database-url';
@@ -34,8 +35,10 @@ async function bootstrap(): Promise<void> {
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ ...env, DATABASE_URL: database.url }, logger),
-      { bodyParser: false, bufferLogs: true },
+      AppModule.forRoot({ ...env, DATABASE_URL: database.url }),
+      // Our JSON logger from the first line on, and a failure thrown to the catch below
+      // (Nest's default is to print and exit by itself).
+      { bodyParser: false, logger: new PinoNestLogger(logger), abortOnError: false },
     );
     configureApp(app, env, logger);
     await app.listen(env.PORT, env.HOST);

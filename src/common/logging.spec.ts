@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { createRootLogger, redactUrl, requestLogger, SECRET_QUERY_PARAMETERS, serializeRequest } from './logging';
 
 describe('logging', () => {
@@ -75,7 +76,7 @@ describe('logging', () => {
           method: 'POST',
           headers: { authorization: 'Bearer secret-jwt', 'user-agent': 'app/2', ...headers },
           socket: { remoteAddress: '10.0.0.9' },
-        }) as unknown as IncomingMessage & { id?: string; log?: unknown };
+        }) as unknown as IncomingMessage & { id?: string; log?: Logger };
         const res = Object.assign(new EventEmitter(), {
           statusCode: 200,
           writableFinished: false,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app.config';
+import { requestScopedLogger } from './nest-logger';
 
 /**
  * Query parameters whose value is a secret, matched without regard to case: the
@@ -76,7 +77,7 @@ type LoggedRequest = IncomingMessage & {
 /**
  * The access log and request id, for every HTTP request: echoes a sane incoming
  * X-Request-Id or makes one up, gives the request a logger bound to that id (what
- * nestjs-pino hands to code logging during the request), and writes one line when
+ * Nest's Logger writes with during the request, see nest-logger.ts), and writes one line when
  * the response ends: info for 2xx/3xx, warn for 4xx, 503 and aborted requests, error
  * for other 5xx. The request is serialised only when that line is written: requests whose
  * line is below LOG_LEVEL cost an id and a small child logger, nothing more.
@@ -117,7 +118,7 @@ export function requestLogger(logger: Logger) {
       res.on('finish', done);
       res.on('close', done);
     }
-    next();
+    requestScopedLogger.run(req.log, next);
   };
 }
 

@@ -1,3 +1,4 @@
+import { PinoNestLogger } from '../../src/common/nest-logger';
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
@@ -31,8 +32,8 @@ export async function startServiceContext(overrides: Record<string, string> = {}
     JWT_SECRET: TEST_JWT_SECRET,
     ...overrides,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env, logger)] }).compile();
-  moduleRef.useLogger(false);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] }).compile();
+  moduleRef.useLogger(new PinoNestLogger(logger));
   const context: INestApplicationContext = await moduleRef.init();
   const users = context.get(UsersService);
   return {

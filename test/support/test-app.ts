@@ -77,7 +77,7 @@ export async function startTestApp(overrides: Record<string, string> = {}, provi
     ...overrides,
   });
   const firstLine = logLines.length;
-  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(env, logger)] });
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(env)] });
   const moduleRef = await (providers ? providers(builder) : builder).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
   configureApp(app, env, logger);
