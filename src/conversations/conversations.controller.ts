@@ -14,14 +14,14 @@ import {
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { ConversationsService } from './conversations.service';
@@ -33,9 +33,12 @@ import { MarkReadDto } from './dto/mark-read.dto';
 
 const Uuid = new UuidParamPipe();
 
+const NOT_FOUND = 'Unknown conversation, or one the caller does not take part in';
+const ConversationId = ApiParam({ name: 'id', format: 'uuid', description: 'A conversation id' });
+
 @ApiTags('conversations')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ description: 'Unknown conversation, or one the caller does not take part in' })
+@ApiErrors(400, 401, 429, 503)
 @Controller('conversations')
 export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
@@ -46,6 +49,10 @@ export class ConversationsController {
   })
   @ApiCreatedResponse({ type: ConversationDto })
   @ApiOkResponse({ type: ConversationDto, description: 'The existing direct conversation of the pair' })
+  @ApiErrors({
+    400: 'Fails validation, fields of the other type, the caller as its own partner, or a group over GROUP_MAX_PARTICIPANTS',
+    404: 'An unknown user among the participants',
+  })
   async create(
     @CurrentUser() caller: AuthUser,
     @Body() body: CreateConversationDto,
@@ -75,6 +82,7 @@ export class ConversationsController {
       'cursor and does not appear on the later pages (see `cursor`); the socket pushes tell the client about it.',
   })
   @ApiOkResponse({ type: ConversationPageDto })
+  @ApiErrors({ 400: '`limit` out of 1-100, or a `cursor` this server did not give out' })
   async list(@CurrentUser() caller: AuthUser, @Query() query: ListConversationsQuery): Promise<ConversationPageDto> {
     const { views, nextCursor } = await this.conversations.list(caller.id, query.limit, query.cursor);
     return { items: await this.conversations.toDtos(views, caller.id), nextCursor };
@@ -82,7 +90,9 @@ export class ConversationsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One conversation' })
+  @ConversationId
   @ApiOkResponse({ type: ConversationDto })
+  @ApiErrors({ 404: NOT_FOUND })
   async get(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string): Promise<ConversationDto> {
     return this.conversations.toDto(await this.conversations.get(caller.id, id), caller.id);
   }
@@ -90,8 +100,12 @@ export class ConversationsController {
   @Post(':id/participants')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Add members to a group (owner or admin)' })
+  @ConversationId
   @ApiOkResponse({ type: ConversationDto })
-  @ApiForbiddenResponse({ description: 'Not an owner or admin, a direct conversation, or the group is full' })
+  @ApiErrors({
+    403: 'Not an owner or admin, a direct conversation, or the group would be over GROUP_MAX_PARTICIPANTS',
+    404: `${NOT_FOUND}, or an unknown user among userIds`,
+  })
   async addParticipants(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,
@@ -103,8 +117,13 @@ export class ConversationsController {
   @Delete(':id/participants/:userId')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'The owner removes a member, or a member leaves (its own id)' })
-  @ApiNoContentResponse()
-  @ApiForbiddenResponse({ description: 'Not the owner, or a direct conversation' })
+  @ConversationId
+  @ApiParam({ name: 'userId', format: 'uuid', description: 'The member to remove: the caller itself to leave' })
+  @ApiNoContentResponse({ description: 'Removed (the conversation.updated push tells every member)' })
+  @ApiErrors({
+    403: 'Removing someone else without being the owner, or a direct conversation',
+    404: `${NOT_FOUND}, or the user is not a member`,
+  })
   removeParticipant(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,
@@ -116,7 +135,9 @@ export class ConversationsController {
   @Post(':id/read')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Move the read marker forward (it never moves back)' })
+  @ConversationId
   @ApiOkResponse({ type: ReadMarkerDto })
+  @ApiErrors({ 404: NOT_FOUND })
   markRead(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,
@@ -128,6 +149,7 @@ export class ConversationsController {
 
 @ApiTags('conversations')
 @ApiBearerAuth()
+@ApiErrors(401, 429, 503)
 @Controller('unread')
 export class UnreadController {
   constructor(private readonly conversations: ConversationsService) {}

@@ -14,18 +14,15 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CurrentUser, type AuthUser } from '../common/decorators/current-user.decorator';
 import { SkipThrottle } from '@nestjs/throttler';
@@ -38,9 +35,14 @@ import { MessagesService } from './messages.service';
 
 const Uuid = new UuidParamPipe();
 
+const ConversationId = ApiParam({ name: 'id', format: 'uuid', description: 'A conversation id' });
+const MessageId = ApiParam({ name: 'id', format: 'uuid', description: 'A message id' });
+const Emoji = (description: string) => ApiParam({ name: 'emoji', description });
+const MESSAGE_NOT_FOUND = 'Unknown message, or one in a conversation the caller does not take part in';
+
 @ApiTags('messages')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ description: 'Unknown, or in a conversation the caller does not take part in' })
+@ApiErrors(400, 401, 429, 503)
 @Controller()
 export class MessagesController {
   constructor(
@@ -53,10 +55,15 @@ export class MessagesController {
   // (the socket's message.send counts in the same budget).
   @SkipThrottle({ rest: true })
   @ApiOperation({ summary: 'Send a message (201); the same clientMessageId again: 200 with the original' })
+  @ConversationId
   @ApiCreatedResponse({ type: MessageDto })
   @ApiOkResponse({ type: MessageDto, description: 'A retry: the message sent earlier with this clientMessageId' })
-  @ApiConflictResponse({ description: 'clientMessageId reused with different content' })
-  @ApiTooManyRequestsResponse({ description: 'More than RATE_SEND_PER_SEC sends per second' })
+  @ApiErrors({
+    400: 'Fails validation, content not 1 to MESSAGE_MAX_LENGTH characters after trimming, or replyToId not a message of this conversation',
+    404: 'Unknown conversation, or one the caller does not take part in',
+    409: 'clientMessageId reused with different content',
+    429: 'More than RATE_SEND_PER_SEC sends a second (REST and the socket together); retry after Retry-After',
+  })
   async send(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) conversationId: string,
@@ -75,7 +82,9 @@ export class MessagesController {
 
   @Get('conversations/:id/messages')
   @ApiOperation({ summary: 'History in ascending seq: `after` to catch up after a reconnect, `before` to page back' })
+  @ConversationId
   @ApiOkResponse({ type: MessagePageDto })
+  @ApiErrors({ 404: 'Unknown conversation, or one the caller does not take part in' })
   async list(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) conversationId: string,
@@ -87,8 +96,12 @@ export class MessagesController {
 
   @Patch('messages/:id')
   @ApiOperation({ summary: 'Edit (sender only, within EDIT_WINDOW_MS)' })
+  @MessageId
   @ApiOkResponse({ type: MessageDto })
-  @ApiForbiddenResponse({ description: 'Not the sender, the edit window is over, or the message was deleted' })
+  @ApiErrors({
+    403: 'Not the sender, the edit window is over, or the message was deleted',
+    404: MESSAGE_NOT_FOUND,
+  })
   async edit(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,
@@ -100,8 +113,9 @@ export class MessagesController {
   @Delete('messages/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Soft delete (sender, or the group owner): content gone, seq kept' })
-  @ApiNoContentResponse()
-  @ApiForbiddenResponse({ description: 'Neither the sender nor the group owner' })
+  @MessageId
+  @ApiNoContentResponse({ description: 'Deleted (or already deleted)' })
+  @ApiErrors({ 403: 'Neither the sender nor the group owner', 404: MESSAGE_NOT_FOUND })
   delete(@CurrentUser() caller: AuthUser, @Param('id', Uuid) id: string): Promise<void> {
     return this.messages.delete(caller.id, id);
   }
@@ -110,9 +124,10 @@ export class MessagesController {
   @ApiOperation({
     summary: "Add the caller's reaction (idempotent). One emoji: a pictograph with its modifiers, a flag or a keycap",
   })
-  @ApiParam({ name: 'emoji', description: 'URL-encoded, e.g. %F0%9F%91%8D for 👍' })
-  @ApiOkResponse({ type: MessageReactionsDto })
-  @ApiForbiddenResponse({ description: 'The message was deleted' })
+  @MessageId
+  @Emoji('URL-encoded, e.g. %F0%9F%91%8D for 👍')
+  @ApiOkResponse({ type: MessageReactionsDto, description: "The message's reactions afterwards" })
+  @ApiErrors({ 400: 'Not exactly one emoji', 403: 'The message was deleted', 404: MESSAGE_NOT_FOUND })
   async react(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,
@@ -123,8 +138,10 @@ export class MessagesController {
 
   @Delete('messages/:id/reactions/:emoji')
   @ApiOperation({ summary: "Remove the caller's reaction (idempotent)" })
-  @ApiParam({ name: 'emoji', description: 'URL-encoded' })
-  @ApiOkResponse({ type: MessageReactionsDto })
+  @MessageId
+  @Emoji('URL-encoded')
+  @ApiOkResponse({ type: MessageReactionsDto, description: "The message's reactions afterwards" })
+  @ApiErrors({ 400: 'Not exactly one emoji', 403: 'The message was deleted', 404: MESSAGE_NOT_FOUND })
   async unreact(
     @CurrentUser() caller: AuthUser,
     @Param('id', Uuid) id: string,

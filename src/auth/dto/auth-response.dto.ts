@@ -11,6 +11,6 @@ export class AuthResponseDto {
   @ApiProperty({ description: 'Opaque, single use: each refresh returns the next one' })
   refreshToken: string;
 
-  @ApiProperty({ example: 900, description: 'Lifetime of the access token in seconds' })
+  @ApiProperty({ type: 'integer', example: 900, description: 'Lifetime of the access token in seconds' })
   expiresIn: number;
 }

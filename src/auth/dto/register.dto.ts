@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { SINGLE_LINE_TEXT, ToAsciiLowerCase, Trim } from '../../common/validation';
 
-/** Contract §3, checked after only the ASCII letters are lower-cased (see asciiLowerCase). */
+/** Docs/protocol.md §2, checked after only the ASCII letters are lower-cased (see asciiLowerCase). */
 export const USERNAME_PATTERN = /^[a-z0-9_.]{3,32}$/;
 export const USERNAME_MESSAGE = 'username must be 3-32 characters of a-z, 0-9, _ and . (A-Z are folded to a-z)';
 

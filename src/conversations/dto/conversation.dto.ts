@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath, type SchemaObject } from '@nestjs/swagger';
 import { MessageDto } from '../../messages/dto/message.dto';
 import type { PresenceState } from '../../presence/presence.service';
 import type { ConversationView } from '../../contracts/views';
@@ -22,10 +22,21 @@ export class ParticipantDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastSeenAt: string | null;
 
-  @ApiProperty({ description: "The participant's read marker" })
+  @ApiProperty({ type: 'integer', minimum: 0, description: "The participant's read marker" })
   lastReadSeq: number;
 }
 
+/**
+ * `lastMessage` is a MessageDto or null. In OpenAPI 3.0 `nullable` counts only next to a `type`,
+ * so `{nullable, allOf: [MessageDto]}` (what `{type: MessageDto, nullable: true}` emits) rejects
+ * null: the null is an alternative of its own, `{type: object, nullable, enum: [null]}` being
+ * 3.0's spelling of JSON Schema's `{type: null}`.
+ */
+const MESSAGE_OR_NULL: Pick<SchemaObject, 'oneOf'> = {
+  oneOf: [{ $ref: getSchemaPath(MessageDto) }, { type: 'object', nullable: true, enum: [null] }],
+};
+
+@ApiExtraModels(MessageDto)
 export class ConversationDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
@@ -39,13 +50,13 @@ export class ConversationDto {
   @ApiProperty({ type: [ParticipantDto] })
   participants: ParticipantDto[];
 
-  @ApiProperty({ type: MessageDto, nullable: true })
+  @ApiProperty({ ...MESSAGE_OR_NULL, description: 'The newest message (deleted ones included); null: none yet' })
   lastMessage: MessageDto | null;
 
-  @ApiProperty({ description: 'The seq of the newest message (0: none yet)' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'The seq of the newest message (0: none yet)' })
   lastSeq: number;
 
-  @ApiProperty({ description: "Messages of others after the caller's read marker" })
+  @ApiProperty({ type: 'integer', minimum: 0, description: "Messages of others after the caller's read marker" })
   unreadCount: number;
 
   @ApiProperty({ format: 'date-time' })
@@ -92,12 +103,12 @@ export class UnreadConversationDto {
   @ApiProperty({ format: 'uuid' })
   conversationId: string;
 
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 1 })
   unreadCount: number;
 }
 
 export class UnreadDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'The sum over the conversations' })
   total: number;
 
   @ApiProperty({ type: [UnreadConversationDto], description: 'Conversations with at least one unread message' })
@@ -105,6 +116,6 @@ export class UnreadDto {
 }
 
 export class ReadMarkerDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'The marker afterwards (it never moves back)' })
   lastReadSeq: number;
 }

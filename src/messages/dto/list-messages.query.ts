@@ -3,7 +3,7 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { MAX_SEQ, ToInt } from '../../common/validation';
 
 export class ListMessagesQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50 })
   @IsOptional()
   @ToInt()
   @IsInt()
@@ -11,7 +11,11 @@ export class ListMessagesQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Page backwards: the newest messages with seq < before' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    description: 'Page backwards: the newest messages with seq < before',
+  })
   @IsOptional()
   @ToInt()
   @IsInt()
@@ -19,7 +23,7 @@ export class ListMessagesQuery {
   @Max(MAX_SEQ)
   before?: number;
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Catch up: the oldest messages with seq > after' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Catch up: the oldest messages with seq > after' })
   @IsOptional()
   @ToInt()
   @IsInt()

@@ -5,7 +5,7 @@ export class ReactionDto {
   @ApiProperty({ example: '👍' })
   emoji: string;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 2 })
   count: number;
 
   @ApiProperty({ description: 'Whether the caller is one of those who reacted' })
@@ -23,7 +23,12 @@ export class MessageDto {
   @ApiProperty({ format: 'uuid' })
   conversationId: string;
 
-  @ApiProperty({ example: 7, description: 'Per conversation: starts at 1, strictly increasing, gapless' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 7,
+    description: 'Per conversation: starts at 1, strictly increasing, gapless',
+  })
   seq: number;
 
   @ApiProperty({ format: 'uuid' })
@@ -44,7 +49,7 @@ export class MessageDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   editedAt: string | null;
 
-  @ApiProperty()
+  @ApiProperty({ description: 'Soft deleted: content is null, reactions empty, seq kept' })
   deleted: boolean;
 
   @ApiProperty({ type: [ReactionDto] })

@@ -1,0 +1,34 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/**
+ * The body of every REST error (docs/protocol.md §3), Nest's shape as HttpErrorsFilter and
+ * jsonBodyMiddleware write it: nothing else is ever added to it.
+ */
+export class ErrorResponseDto {
+  @ApiProperty({ type: 'integer', minimum: 400, maximum: 599, example: 404, description: 'The HTTP status again' })
+  statusCode: number;
+
+  @ApiProperty({ example: 'Not Found', description: "The status's reason phrase" })
+  error: string;
+
+  @ApiProperty({ example: 'Conversation not found', description: 'What went wrong, for people (not a code to match)' })
+  message: string;
+}
+
+/** A 400: validation names each failed field, so `message` is then a list; malformed bodies and path ids get one string. */
+export class BadRequestResponseDto {
+  @ApiProperty({ type: 'integer', enum: [400], example: 400 })
+  statusCode: number;
+
+  @ApiProperty({ enum: ['Bad Request'], example: 'Bad Request' })
+  error: string;
+
+  @ApiProperty({
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    example: ['username must be 3-32 characters of a-z, 0-9, _ and . (A-Z are folded to a-z)'],
+    description:
+      'One message per failed field (validation of the body, query or path), or one string ' +
+      '(a body that is not a JSON object, a path id that is not a UUID)',
+  })
+  message: string | string[];
+}
