@@ -1,119 +1,176 @@
-import { DOMAIN_EVENT_NAMES } from '../events/domain-events';
-import { CLIENT_EVENTS, CLOSE_CODES, ERROR_CODES, REPLY_EVENTS } from './ws-protocol';
+import { ConversationDto } from '../conversations/dto/conversation.dto';
+import { MAX_SEQ } from '../common/validation';
+import { DOMAIN_EVENT_NAMES, type DomainEvents } from '../events/domain-events';
+import { MessageDto, MessageReactionsDto } from '../messages/dto/message.dto';
+import { CLIENT_MESSAGE_ID } from '../messages/dto/send-message.dto';
+import { dtoRef, dtoSchemas, type JsonSchema } from './asyncapi-schemas';
+import type { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
+import type { RealtimeGateway } from './realtime.gateway';
+import { CLIENT_EVENTS, CLOSE_CODES, ERROR_CODES, REPLY_EVENTS, type WsErrorData } from './ws-protocol';
 
 const uuid = { type: 'string', format: 'uuid' };
 const time = { type: 'string', format: 'date-time' };
-const seq = { type: 'integer', minimum: 0 };
-const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({
+const seq = { type: 'integer', minimum: 0, maximum: MAX_SEQ };
+
+/** One schema per field of T, no more and no fewer: the compiler keeps these in step with the code's types. */
+type Fields<T> = { [K in keyof T]-?: JsonSchema };
+
+const obj = <T>(properties: Fields<T>, optional: (keyof T & string)[] = []): JsonSchema => ({
   type: 'object',
   properties,
-  required,
+  required: Object.keys(properties).filter((key) => !optional.includes(key as keyof T & string)),
   additionalProperties: false,
 });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-/** Payload (`data`) schema of every event, client and server. */
-const PAYLOADS: Record<string, unknown> = {
-  // client -> server
-  ping: obj({}),
-  auth: obj({ token: { type: 'string', description: 'A fresh access token of the same user' } }),
-  typing: obj({ conversationId: uuid, isTyping: { type: 'boolean' } }),
-  read: obj({ conversationId: uuid, seq }),
-  delivered: obj({ conversationId: uuid, seq }),
-  'message.send': obj(
+/** What a push carries: the domain event's payload less `recipients` (FanoutService's default renderer). */
+type Pushed<K extends keyof DomainEvents> = Omit<DomainEvents[K], 'recipients'>;
+/** What a gateway handler replies with. */
+type ReplyData<K extends keyof RealtimeGateway> = RealtimeGateway[K] extends (...args: any[]) => infer R
+  ? Awaited<R> extends { data: infer D }
+    ? D
+    : never
+  : never;
+
+/**
+ * The DTOs that frames are made of (FanoutService, the gateway's replies), with
+ * every DTO they reference (participants, reactions): generated from their
+ * @ApiProperty metadata, as the OpenAPI document is.
+ */
+const FRAME_DTOS = [MessageDto, ConversationDto, MessageReactionsDto];
+
+/** Payload (`data`) schema of every client event. */
+const CLIENT_PAYLOADS: Record<(typeof CLIENT_EVENTS)[number], JsonSchema> = {
+  ping: obj<Record<string, never>>({}),
+  auth: obj<AuthDto>({
+    token: { type: 'string', minLength: 1, maxLength: 4096, description: 'A fresh access token of the same user' },
+  }),
+  typing: obj<TypingDto>({ conversationId: uuid, isTyping: { type: 'boolean' } }),
+  read: obj<SeqMarkerDto>({ conversationId: uuid, seq }),
+  delivered: obj<SeqMarkerDto>({ conversationId: uuid, seq }),
+  'message.send': obj<SendMessageFrameDto>(
     {
       conversationId: uuid,
-      content: { type: 'string' },
-      clientMessageId: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
+      content: { type: 'string', description: '1 to MESSAGE_MAX_LENGTH (default 4000) characters after trimming' },
+      clientMessageId: { type: 'string', pattern: CLIENT_MESSAGE_ID.source },
       replyToId: uuid,
     },
-    ['conversationId', 'content', 'clientMessageId'],
+    ['replyToId'],
   ),
-  // server -> client, replies
-  connected: obj({ userId: uuid, connectionId: uuid, serverTime: time, heartbeatMs: { type: 'integer' } }),
-  pong: obj({ serverTime: time }),
-  'auth.ok': obj({ expiresAt: time }),
-  'read.ok': obj({ conversationId: uuid, lastReadSeq: seq }),
-  'message.ack': obj({ clientMessageId: { type: 'string' }, message: ref('Message') }),
-  error: obj(
+};
+
+/** Payload (`data`) schema of every server event. */
+const SERVER_PAYLOADS: Record<(typeof REPLY_EVENTS)[number] | keyof DomainEvents, JsonSchema> = {
+  // replies
+  connected: obj<{ userId: string; connectionId: string; serverTime: string; heartbeatMs: number }>({
+    userId: uuid,
+    connectionId: uuid,
+    serverTime: time,
+    heartbeatMs: { type: 'integer', minimum: 1, description: 'WS_HEARTBEAT_MS: how often the server pings' },
+  }),
+  pong: obj<ReplyData<'ping'>>({ serverTime: time }),
+  'auth.ok': obj<ReplyData<'auth'>>({ expiresAt: time }),
+  'read.ok': obj<ReplyData<'read'>>({ conversationId: uuid, lastReadSeq: seq }),
+  'message.ack': obj<ReplyData<'send'>>({ clientMessageId: { type: 'string' }, message: dtoRef(MessageDto) }),
+  error: obj<WsErrorData>(
     {
       code: { type: 'string', enum: Object.values(ERROR_CODES) },
       message: { type: 'string' },
       event: { type: 'string', description: 'The client event that failed' },
       clientMessageId: { type: 'string', description: 'Of the failed message.send' },
     },
-    ['code', 'message'],
+    ['event', 'clientMessageId'],
   ),
-  // server -> client, pushes
-  'message.created': ref('Message'),
-  'message.updated': ref('Message'),
-  'message.deleted': obj({ conversationId: uuid, messageId: uuid, seq }),
-  'message.read': obj({ conversationId: uuid, userId: uuid, seq, readAt: time }),
-  'message.delivered': obj({ conversationId: uuid, userId: uuid, seq }),
-  'reaction.updated': obj({
+  // pushes
+  'message.created': dtoRef(MessageDto),
+  'message.updated': dtoRef(MessageDto),
+  'message.deleted': obj<Pushed<'message.deleted'>>({ conversationId: uuid, messageId: uuid, seq }),
+  'message.read': obj<Pushed<'message.read'>>({ conversationId: uuid, userId: uuid, seq, readAt: time }),
+  'message.delivered': obj<Pushed<'message.delivered'>>({ conversationId: uuid, userId: uuid, seq }),
+  'reaction.updated': dtoRef(MessageReactionsDto),
+  typing: obj<Pushed<'typing'>>({
     conversationId: uuid,
-    messageId: uuid,
-    reactions: { type: 'array', items: ref('Reaction') },
+    userId: { ...uuid, description: 'The typist (never the receiver)' },
+    isTyping: { type: 'boolean' },
   }),
-  presence: obj({ userId: uuid, status: { type: 'string', enum: ['online', 'offline'] }, lastSeenAt: time }),
-  'conversation.created': ref('Conversation'),
-  'conversation.updated': ref('Conversation'),
+  presence: obj<Pushed<'presence'>>({
+    userId: uuid,
+    status: { type: 'string', enum: ['online', 'offline'] },
+    lastSeenAt: time,
+  }),
+  'conversation.created': dtoRef(ConversationDto),
+  'conversation.updated': dtoRef(ConversationDto),
 };
-
-/** Server-pushed typing carries the typist too; the client sends only conversation and state. */
-const SERVER_TYPING = obj({ conversationId: uuid, userId: uuid, isTyping: { type: 'boolean' } });
 
 export const SERVER_EVENTS: readonly string[] = [...REPLY_EVENTS, ...DOMAIN_EVENT_NAMES];
 
-function message(name: string, payload: unknown, summary: string) {
+/** Where clients connect: the host and scheme the document was asked for with. */
+export interface AsyncApiServer {
+  host: string;
+  protocol: 'ws' | 'wss';
+}
+
+function message(name: string, payload: JsonSchema, summary: string) {
   return {
     name,
     summary,
-    payload: obj({ event: { type: 'string', const: name }, data: payload as object }),
+    contentType: 'application/json',
+    payload: obj<{ event: string; data: unknown }>({ event: { type: 'string', const: name }, data: payload }),
   };
 }
 
-/** The AsyncAPI 3 description of /ws, served at /docs/asyncapi.json. */
-export function asyncApiDocument(): Record<string, unknown> {
+const DESCRIPTION = [
+  'Connect to `/ws?token=<accessToken>` or send `Authorization: Bearer`. Every frame both ways is JSON text `{"event", "data"}`.',
+  `A missing, bad or expired token, or one whose user no longer exists: the upgrade is accepted and closed with ${CLOSE_CODES.unauthorized} before any event `,
+  `(${CLOSE_CODES.tryAgainLater} when the database cannot be asked: reconnect later); a user deleted while connected gets \`error {code: unauthorized}\` and ${CLOSE_CODES.unauthorized}. `,
+  `\`connected\` is the first frame. At token expiry the server sends \`error {code: token_expired}\` and closes with ${CLOSE_CODES.unauthorized} unless \`auth\` renewed it. `,
+  `Frames over WS_MAX_FRAME_BYTES close with ${CLOSE_CODES.messageTooBig}; one more socket than MAX_CONNECTIONS_PER_USER closes with ${CLOSE_CODES.tooManyConnections}; `,
+  `a socket flooding far past RATE_WS_PER_SEC closes with ${CLOSE_CODES.policyViolation}; a slow consumer whose buffer passes WS_MAX_BUFFERED_BYTES is terminated; `,
+  `on shutdown sockets close with ${CLOSE_CODES.goingAway}. Anything else wrong gets an \`error\` frame and the socket stays open.`,
+  'Events of one conversation arrive in seq order per socket, never out of order; a seq that does not arrive within 1 s is skipped (the client sees the gap) ',
+  'and catches up with GET /api/v1/conversations/:id/messages?after=<last seq>, as after a reconnect. ',
+  '`error {code: unavailable}` means the database is down or restarting: send the same frame again later. ',
+  "Message, Conversation and the schemas they use are the REST API's (MessageDto, ConversationDto... in /docs-json).",
+].join('');
+
+/** Everything but the server, which depends on the request: built once. */
+let staticPart: Record<string, unknown> | undefined;
+
+function buildStaticPart(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
-  for (const name of CLIENT_EVENTS) messages[`client.${name}`] = message(name, PAYLOADS[name], 'client to server');
-  for (const name of SERVER_EVENTS) {
-    messages[`server.${name}`] = message(name, name === 'typing' ? SERVER_TYPING : PAYLOADS[name], 'server to client');
+  for (const name of CLIENT_EVENTS)
+    messages[`client.${name}`] = message(name, CLIENT_PAYLOADS[name], 'client to server');
+  for (const name of REPLY_EVENTS)
+    messages[`server.${name}`] = message(name, SERVER_PAYLOADS[name], 'server to client');
+  for (const name of DOMAIN_EVENT_NAMES) {
+    messages[`server.${name}`] = message(name, SERVER_PAYLOADS[name], 'server to client');
   }
   const refs = (prefix: string) =>
     Object.keys(messages)
       .filter((k) => k.startsWith(prefix))
       .map((k) => ({ $ref: `#/channels/ws/messages/${k}` }));
   return {
-    asyncapi: '3.0.0',
-    info: {
-      title: 'Parley WebSocket',
-      version: '1',
-      description: [
-        'Connect to `/ws?token=<accessToken>` or send `Authorization: Bearer`. Every frame both ways is JSON text `{"event", "data"}`.',
-        `A missing, bad or expired token, or one whose user no longer exists: the upgrade is accepted and closed with ${CLOSE_CODES.unauthorized} before any event `,
-        `(${CLOSE_CODES.tryAgainLater} when the database cannot be asked: reconnect later); a user deleted while connected gets \`error {code: unauthorized}\` and ${CLOSE_CODES.unauthorized}. `,
-        `\`connected\` is the first frame. At token expiry the server sends \`error {code: token_expired}\` and closes with ${CLOSE_CODES.unauthorized} unless \`auth\` renewed it. `,
-        `Frames over WS_MAX_FRAME_BYTES close with ${CLOSE_CODES.messageTooBig}; one more socket than MAX_CONNECTIONS_PER_USER closes with ${CLOSE_CODES.tooManyConnections}; `,
-        `a socket flooding far past RATE_WS_PER_SEC closes with ${CLOSE_CODES.policyViolation}; a slow consumer whose buffer passes WS_MAX_BUFFERED_BYTES is terminated; `,
-        `on shutdown sockets close with ${CLOSE_CODES.goingAway}. Anything else wrong gets an \`error\` frame and the socket stays open.`,
-        'Events of one conversation arrive in seq order per socket, never out of order; a seq that does not arrive within 1 s is skipped (the client sees the gap) ',
-        'and catches up with GET /api/v1/conversations/:id/messages?after=<last seq>, as after a reconnect. ',
-        '`error {code: unavailable}` means the database is down or restarting: send the same frame again later.',
-      ].join(''),
-    },
-    servers: { local: { host: 'localhost:3000', protocol: 'ws', pathname: '/ws' } },
+    info: { title: 'Parley WebSocket', version: '1', description: DESCRIPTION },
     channels: { ws: { address: '/ws', messages } },
     operations: {
       receiveClientEvents: { action: 'receive', channel: { $ref: '#/channels/ws' }, messages: refs('client.') },
       sendServerEvents: { action: 'send', channel: { $ref: '#/channels/ws' }, messages: refs('server.') },
     },
-    components: {
-      schemas: {
-        Reaction: obj({ emoji: { type: 'string' }, count: { type: 'integer' }, me: { type: 'boolean' } }),
-        Message: { description: 'As in the REST API (MessageDto in /docs-json)', type: 'object' },
-        Conversation: { description: 'As in the REST API (ConversationDto in /docs-json)', type: 'object' },
-      },
-    },
+    components: { schemas: dtoSchemas(FRAME_DTOS) },
+  };
+}
+
+/**
+ * The AsyncAPI 3 description of /ws, served at /docs/asyncapi.json with the
+ * server the request came to (the default is for callers without a request).
+ */
+export function asyncApiDocument(
+  server: AsyncApiServer = { host: 'localhost:3000', protocol: 'ws' },
+): Record<string, unknown> {
+  staticPart ??= buildStaticPart();
+  return {
+    asyncapi: '3.0.0',
+    info: staticPart.info,
+    servers: { parley: { host: server.host, protocol: server.protocol, pathname: '/ws' } },
+    ...staticPart,
   };
 }
