@@ -141,11 +141,20 @@ describe('logging', () => {
       expect(lines[0]).toMatchObject({ reqId: r.req.id, msg: 'inside' });
     });
 
-    it('logs nothing for health and metrics, nor below LOG_LEVEL', () => {
+    it('logs health probes and scrapes only when they fail, and nothing below LOG_LEVEL', () => {
       const quiet = harness('info');
       quiet.request('/health').end(200);
+      quiet.request('/health/live').end(200);
       quiet.request('/metrics').end(200);
       expect(quiet.lines).toEqual([]);
+      quiet.request('/health').end(503);
+      quiet.request('/metrics').end(401);
+      expect(
+        quiet.lines.map((l) => [l.level, (l.req as { url: string }).url, (l.res as { statusCode: number }).statusCode]),
+      ).toEqual([
+        [40, '/health', 503],
+        [40, '/metrics', 401],
+      ]);
       const warnOnly = harness('warn');
       warnOnly.request('/api/v1/x').end(200);
       warnOnly.request('/api/v1/x').end(400);

@@ -89,35 +89,36 @@ export function requestLogger(logger: Logger) {
     req.id = id;
     req.log = logger.child({ reqId: id });
     res.setHeader('X-Request-Id', id);
-    if (!QUIET_PATHS.has((req.url ?? '').split('?')[0])) {
-      const started = performance.now();
-      const done = () => {
-        res.off('finish', done);
-        res.off('close', done);
-        const aborted = !res.writableFinished;
-        // 503 is "retry later" (an outage, logged once where it is seen), not a bug.
-        const bug = res.statusCode >= 500 && res.statusCode !== 503;
-        const level = bug && !aborted ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
-        if (!logger.isLevelEnabled(level)) return;
-        logger[level](
-          {
-            req: serializeRequest({
-              id,
-              method: req.method,
-              url: req.originalUrl ?? req.url,
-              remoteAddress: req.ip ?? req.socket?.remoteAddress,
-              headers: req.headers,
-              userId: req.user?.id,
-            }),
-            res: { statusCode: res.statusCode },
-            responseTime: Math.round(performance.now() - started),
-          },
-          aborted ? 'request aborted' : 'request completed',
-        );
-      };
-      res.on('finish', done);
-      res.on('close', done);
-    }
+    // Probes and scrapes come every few seconds: a line only when one fails.
+    const quiet = QUIET_PATHS.has((req.url ?? '').split('?')[0]);
+    const started = performance.now();
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      const aborted = !res.writableFinished;
+      if (quiet && !aborted && res.statusCode < 400) return;
+      // 503 is "retry later" (an outage, logged once where it is seen), not a bug.
+      const bug = res.statusCode >= 500 && res.statusCode !== 503;
+      const level = bug && !aborted ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          req: serializeRequest({
+            id,
+            method: req.method,
+            url: req.originalUrl ?? req.url,
+            remoteAddress: req.ip ?? req.socket?.remoteAddress,
+            headers: req.headers,
+            userId: req.user?.id,
+          }),
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+        },
+        aborted ? 'request aborted' : 'request completed',
+      );
+    };
+    res.on('finish', done);
+    res.on('close', done);
     requestScopedLogger.run(req.log, next);
   };
 }

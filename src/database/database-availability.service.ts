@@ -37,6 +37,7 @@ export class DatabaseAvailability implements OnModuleDestroy {
       registers: [metrics.registry],
     });
     this.available.set(1);
+    registerPoolGauges(dataSource, metrics);
   }
 
   get isDown(): boolean {
@@ -83,4 +84,31 @@ export class DatabaseAvailability implements OnModuleDestroy {
       );
     }, PROBE_INTERVAL_MS).unref();
   }
+}
+
+/** What node-postgres's pool says about itself (TypeORM's driver keeps it as `master`). */
+interface PgPool {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  options: { max: number };
+}
+
+/** The pool, read when scraped: a pool that is always full with requests waiting is the first sign of trouble. */
+function registerPoolGauges(dataSource: DataSource, metrics: MetricsService): void {
+  const pool = () => (dataSource.driver as unknown as { master?: PgPool }).master;
+  const gauge = (name: string, help: string, read: (p: PgPool) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        const p = pool();
+        if (p) this.set(read(p));
+      },
+    });
+  gauge('database_pool_size', 'Connections the pool may open (DATABASE_POOL_SIZE)', (p) => p.options.max);
+  gauge('database_pool_connections', 'Connections open, in use or idle', (p) => p.totalCount);
+  gauge('database_pool_idle', 'Connections open and idle', (p) => p.idleCount);
+  gauge('database_pool_waiting', 'Queries waiting for a free connection', (p) => p.waitingCount);
 }

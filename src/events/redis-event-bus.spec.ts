@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Counter } from 'prom-client';
 import type { RedisService } from '../redis/redis.service';
 import type { DomainEvent } from './domain-events';
 import { OWN_EVENT_LOST_AFTER_MS, RedisEventBus } from './redis-event-bus';
@@ -23,6 +24,7 @@ describe('RedisEventBus: own events', () => {
   let pub: FakeRedis;
   let sub: FakeRedis;
   let bus: RedisEventBus;
+  let publishFailures: Counter<'reason'>;
   let seen: number[];
   const flush = () => new Promise((resolve) => setImmediate(resolve));
   const send = (seq: number) =>
@@ -37,7 +39,8 @@ describe('RedisEventBus: own events', () => {
       prefix: 'parley:',
       connect: (name: string) => (name === 'events-pub' ? pub : sub),
     } as unknown as RedisService;
-    bus = new RedisEventBus(redis);
+    publishFailures = new Counter({ name: 'failures', help: 'h', labelNames: ['reason'], registers: [] });
+    bus = new RedisEventBus(redis, publishFailures);
     seen = [];
     bus.subscribe((event: DomainEvent) => seen.push((event.payload as { seq: number }).seq));
     sub.emit('ready');
@@ -64,6 +67,7 @@ describe('RedisEventBus: own events', () => {
     pub.published.forEach((p) => p.settle.reject(new Error('Connection is closed.')));
     await flush();
     expect(seen).toEqual([1, 2]);
+    expect((await publishFailures.get()).values).toEqual([{ labels: { reason: 'error' }, value: 2 }]);
   });
 
   it('the publish fails first, then the subscription drops: delivered once, here', async () => {

@@ -1,5 +1,6 @@
 import { OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { RedisService } from '../redis/redis.service';
 import type { DomainEvent, DomainEventName, DomainEvents } from './domain-events';
@@ -53,7 +54,11 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
   private readonly sweeper: NodeJS.Timeout;
   private readonly channel: string;
 
-  constructor(redis: RedisService) {
+  /** `publishFailures`: event_bus_publish_failures_total{reason}, counted here and read by the operator. */
+  constructor(
+    redis: RedisService,
+    private readonly publishFailures: Counter<'reason'>,
+  ) {
     super();
     this.channel = redis.prefix + EVENTS_CHANNEL;
     this.publisher = redis.connect('events-pub');
@@ -81,6 +86,7 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
     // Our subscription is down: it would not come back to us.
     if (!this.subscribed) this.deliverOwn(own);
     if (this.publisher.status !== 'ready') {
+      this.publishFailures.inc({ reason: 'disconnected' });
       this.deliverOwn(own);
       return;
     }
@@ -91,6 +97,7 @@ export class RedisEventBus extends EventBus implements OnModuleDestroy {
         if (receivers === 0) this.deliverOwn(own); // nobody subscribed, ourselves included
       },
       (error: unknown) => {
+        this.publishFailures.inc({ reason: 'error' });
         if (!this.publishFailing) {
           this.logger.warn({ err: error }, 'publishing to Redis failed: delivering on this instance only');
         }

@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Redis, type RedisOptions } from 'ioredis';
+import { Gauge } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service';
 import type { RedisConfig } from './redis.config';
 
 /**
@@ -14,12 +16,22 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   readonly url?: string;
   /** REDIS_PREFIX: every key and channel starts with it. */
   readonly prefix: string;
-  private readonly clients: Redis[] = [];
+  private readonly clients: [name: string, client: Redis][] = [];
   private commandClient?: Redis;
 
-  constructor(config: ConfigService<RedisConfig, true>) {
+  constructor(config: ConfigService<RedisConfig, true>, metrics: MetricsService) {
     this.url = config.get('REDIS_URL', { infer: true });
     this.prefix = config.get('REDIS_PREFIX', { infer: true });
+    const clients = this.clients;
+    new Gauge({
+      name: 'redis_connected',
+      help: "1 while the connection answers commands ('ready'), else 0, by connection (commands, events-pub, events-sub, ...)",
+      labelNames: ['client'] as const,
+      registers: [metrics.registry],
+      collect() {
+        for (const [name, client] of clients) this.set({ client: name }, client.status === 'ready' ? 1 : 0);
+      },
+    });
   }
 
   /** Connect at boot, so that the first health check finds the connection ready. */
@@ -56,7 +68,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       if (down) this.logger.log({ client: name }, 'Redis reconnected');
       down = false;
     });
-    this.clients.push(client);
+    this.clients.push([name, client]);
     return client;
   }
 
@@ -81,6 +93,6 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.clients.map((client) => client.quit().catch(() => client.disconnect())));
+    await Promise.all(this.clients.map(([, client]) => client.quit().catch(() => client.disconnect())));
   }
 }
