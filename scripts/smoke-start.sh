@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the embedded default, as a newcomer runs it: `npm start` with no
-# DATABASE_URL on a free port, wait for /health 200, SIGTERM, expect exit 0.
+# DATABASE_URL on a free port, wait for /health 200, SIGTERM to npm, expect exit 0 and
+# no server left running (npm passes the signal on: the script `exec`s node).
 # Usage: scripts/smoke-start.sh [DATA_DIR]   (prints the time to ready)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{
 log=$(mktemp /tmp/parley-smoke-log-XXXXXX)
 
 start=$(date +%s%N)
-env -u DATABASE_URL PORT="$port" HOST=127.0.0.1 DATA_DIR="$data_dir" LOG_LEVEL=warn node scripts/start.js >"$log" 2>&1 &
+env -u DATABASE_URL PORT="$port" HOST=127.0.0.1 DATA_DIR="$data_dir" LOG_LEVEL=warn npm start >"$log" 2>&1 &
 pid=$!
 ready=""
 for _ in $(seq 1 600); do
@@ -35,6 +36,10 @@ set -e
 if [ "$code" -ne 0 ]; then
   echo "smoke: exit code $code after SIGTERM (expected 0); log follows" >&2
   cat "$log" >&2
+  exit 1
+fi
+if curl -s -o /dev/null "http://127.0.0.1:$port/health"; then
+  echo "smoke: the server still answers after SIGTERM to npm start (orphan)" >&2
   exit 1
 fi
 if pgrep -f "postgres -D $data_dir/pg" >/dev/null; then

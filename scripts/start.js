@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: compiles with tsc when a source is newer than the build (a fresh
 // clone, or after an edit), then runs the server in this very process, so that
-// signals reach it directly. A warm start skips the 2 s of a no-op tsc run.
+// signals reach it directly (the npm scripts `exec` it). A warm start skips the 2 s
+// of a no-op tsc run.
+// `npm run start:prod` (--no-build): runs the build as it is, never compiles; an
+// install without dev dependencies has no TypeScript to compile with.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync, readdirSync, statSync } = require('node:fs');
@@ -17,14 +20,35 @@ function newestMtime(path) {
   return readdirSync(path).reduce((newest, name) => Math.max(newest, newestMtime(join(path, name))), stat.mtimeMs);
 }
 
+const noBuild = process.argv.includes('--no-build');
 const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
-const changed = sources
-  .map((s) => join(root, s))
-  .filter(existsSync)
-  .some((s) => newestMtime(s) > built);
+// Compiling needs the dev dependencies (an install with --omit=dev may still hold TypeScript,
+// a peer of @nestjs/swagger, but not the types it compiles against).
+const { devDependencies } = require(join(root, 'package.json'));
+const devInstalled = Object.keys(devDependencies).every((name) => existsSync(join(root, 'node_modules', name)));
+const typescript = devInstalled ? require.resolve('typescript/bin/tsc') : undefined;
+if (!built && (noBuild || !typescript)) {
+  // One line, in the server's JSON log format, so that log pipelines see it too.
+  const why = noBuild ? 'start:prod runs the build as it is' : 'the dev dependencies are not installed (--omit=dev)';
+  console.error(
+    JSON.stringify({
+      level: 60,
+      time: new Date().toISOString(),
+      service: 'parley',
+      msg: `no build at dist/src/main.js: ${why}; run \`npm ci && npm run build\` first (see README, Production)`,
+    }),
+  );
+  process.exit(1);
+}
+const changed =
+  !noBuild &&
+  !!typescript &&
+  sources
+    .map((s) => join(root, s))
+    .filter(existsSync)
+    .some((s) => newestMtime(s) > built);
 if (changed) {
-  const tsc = require.resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+  const result = spawnSync(process.execPath, [typescript, '-p', join(root, 'tsconfig.build.json')], {
     stdio: 'inherit',
     cwd: root,
   });

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -11,9 +12,12 @@ import { PinoNestLogger } from './common/nest-logger';
 import { setupSwagger } from './common/openapi';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
+import { docsEnabled } from './config/app.config';
 import type { Environment } from './config/environment';
 import { DatabaseAvailability } from './database/database-availability.service';
 import { DrainState } from './health/drain.service';
+import { metricsGate } from './metrics/metrics-access';
+import { metricsExposure } from './metrics/metrics.config';
 import { MetricsService } from './metrics/metrics.service';
 import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
 import { ConnectionManager } from './realtime/connection-manager.service';
@@ -42,6 +46,9 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   });
   app.use(authContext(app.get(AccessTokenService)));
   app.use(app.get(MetricsService).httpMiddleware());
+  // What stays internal in production (DOCS_ENABLED, METRICS_PORT, METRICS_TOKEN); timed as unmatched.
+  app.use(metricsGate(metricsExposure(env), env.METRICS_TOKEN));
+  app.use(notFoundOutsideApi(docsEnabled(env)));
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
@@ -51,7 +58,14 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   if (origins.length) {
     app.enableCors({
       origin: origins.includes('*') ? true : origins,
-      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      // What a browser client must read to pace itself and to report a request.
+      exposedHeaders: [
+        'Retry-After',
+        'X-Request-Id',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+      ],
       maxAge: 600,
     });
   }
@@ -70,5 +84,19 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
     }),
   );
   app.useGlobalFilters(new HttpErrorsFilter(app.get(HttpAdapterHost).httpAdapter, app.get(DatabaseAvailability)));
-  setupSwagger(app);
+  if (docsEnabled(env)) setupSwagger(app);
+}
+
+/**
+ * Nest answers unknown routes in JSON only under API_PREFIX; Express would answer the others
+ * (and /docs with DOCS_ENABLED=false) with an HTML page. Every client gets the one error shape.
+ */
+function notFoundOutsideApi(docs: boolean) {
+  const routes = new Set(['/health', '/health/live', '/metrics', ...(docs ? ['/docs', '/docs-json'] : [])]);
+  return (req: { url?: string; method?: string }, res: ServerResponse, next: () => void): void => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path.startsWith(`/${API_PREFIX}/`) || routes.has(path) || (docs && path.startsWith('/docs/'))) return next();
+    res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
+  };
 }

@@ -7,6 +7,7 @@ import { createRootLogger } from './common/logging';
 import { PinoNestLogger } from './common/nest-logger';
 import { ConfigurationError, type Environment } from './config/environment';
 import { loadEnvironment } from './config/load-environment';
+import { DatabaseUnreachableError } from './database/database-probe';
 import { resolveDatabase, type ResolvedDatabase } from './database/database-url';
 import { DrainState } from './health/drain.service';
 
@@ -16,7 +17,8 @@ async function bootstrap(): Promise<void> {
     env = loadEnvironment();
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    console.error(error.message);
+    // LOG_LEVEL itself may be what is wrong: this one line is written at any level.
+    createRootLogger({ LOG_LEVEL: 'info' }).fatal({ problems: error.problems }, error.message);
     process.exit(1);
   }
   const logger = createRootLogger(env);
@@ -27,7 +29,12 @@ async function bootstrap(): Promise<void> {
       logger[level]({ component: 'embedded-postgres' }, message),
     );
   } catch (error) {
-    logger.fatal({ err: error }, `database unavailable: ${(error as Error).message}`);
+    if (error instanceof DatabaseUnreachableError) {
+      const { reason, database, attempts, elapsedMs } = error;
+      logger.fatal({ reason, database, attempts, ms: elapsedMs }, error.message);
+    } else {
+      logger.fatal({ err: error }, `database unavailable: ${(error as Error).message}`);
+    }
     process.exit(1);
   }
   if (database.embedded) logger.info({ dataDir: env.DATA_DIR, ms: Date.now() - started }, 'embedded PostgreSQL ready');

@@ -21,20 +21,23 @@ describe('server process lifecycle', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('refuses to start with an invalid variable, naming it', async () => {
-    const server = await spawnServer({ DATA_DIR: dataDir, PORT: 'abc' });
+    const server = await spawnServer({ DATA_DIR: dataDir, PORT: 'abc' }, { expectFatal: true });
     expect((await server.exited).code).toBe(1);
-    expect(server.output()).toMatch(/Invalid configuration:[\s\S]*PORT/);
+    expect(JSON.parse(server.output())).toMatchObject({
+      level: 60,
+      msg: expect.stringMatching(/^Invalid configuration: PORT: /),
+    });
   });
 
   it('refuses to start in production without JWT_SECRET', async () => {
-    const server = await spawnServer({ DATA_DIR: dataDir, NODE_ENV: 'production' });
+    const server = await spawnServer({ DATA_DIR: dataDir, NODE_ENV: 'production' }, { expectFatal: true });
     expect((await server.exited).code).toBe(1);
     expect(server.output()).toContain('JWT_SECRET: required when NODE_ENV=production');
   });
 
   it('refuses the embedded PostgreSQL in production unless asked for, naming DATABASE_URL', async () => {
     const production = { DATA_DIR: dataDir, NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) };
-    const server = await spawnServer(production);
+    const server = await spawnServer(production, { expectFatal: true });
     expect((await server.exited).code).toBe(1);
     expect(server.output()).toContain('DATABASE_URL: required when NODE_ENV=production');
     expect(server.output()).toContain('EMBEDDED_PG_IN_PRODUCTION=true');

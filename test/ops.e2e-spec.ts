@@ -158,6 +158,14 @@ describe('operations: health, metrics, docs, HTTP hygiene', () => {
       headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const simple = await t.http.get('/api/v1/users/me', { headers: { origin: 'https://app.example.com' } });
+    expect(simple.headers.get('access-control-expose-headers')?.split(',')).toEqual([
+      'Retry-After',
+      'X-Request-Id',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+    ]);
     const other = await t.http.request('OPTIONS', '/api/v1/users/me', {
       headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' },
     });

@@ -1,5 +1,6 @@
-import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
-import { IntVariable } from './env-transforms';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IntVariable, emptyToUndefined, toBool } from './env-transforms';
 
 /** The process: where it listens, how it logs, how it shuts down, what HTTP accepts. A section of the Environment (config/environment.ts), validated once at boot. */
 export class AppConfig {
@@ -11,6 +12,15 @@ export class AppConfig {
 
   @IsString()
   HOST = '0.0.0.0';
+
+  /**
+   * Serve the API documents (/docs, /docs-json, /docs/asyncapi.json). Unset: yes, but
+   * not with NODE_ENV=production, where they would show every route to anyone.
+   */
+  @Transform(({ value }) => toBool({ value: emptyToUndefined({ value }) }))
+  @IsOptional()
+  @IsBoolean()
+  DOCS_ENABLED?: boolean = undefined;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
@@ -50,4 +60,9 @@ export class AppConfig {
   /** After the drain: the longest wait for in-flight work before exiting with 1. */
   @IntVariable(100)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+}
+
+/** Whether the API documents are served (DOCS_ENABLED, else not in production). */
+export function docsEnabled(env: Pick<AppConfig, 'DOCS_ENABLED' | 'NODE_ENV'>): boolean {
+  return env.DOCS_ENABLED ?? env.NODE_ENV !== 'production';
 }

@@ -5,6 +5,7 @@ import { ConversationsConfig } from '../conversations/conversations.config';
 import { DatabaseConfig } from '../database/database.config';
 import { HealthConfig } from '../health/health.config';
 import { MessagesConfig } from '../messages/messages.config';
+import { MetricsConfig } from '../metrics/metrics.config';
 import { PresenceConfig } from '../presence/presence.config';
 import { RateLimitConfig } from '../rate-limit/rate-limit.config';
 import { RealtimeConfig } from '../realtime/realtime.config';
@@ -29,6 +30,7 @@ const SECTIONS = [
   RealtimeConfig,
   PresenceConfig,
   HealthConfig,
+  MetricsConfig,
 ] as const;
 
 type Section = new () => object;
@@ -44,13 +46,14 @@ export interface Environment
     MessagesConfig,
     RealtimeConfig,
     PresenceConfig,
-    HealthConfig {}
+    HealthConfig,
+    MetricsConfig {}
 /** All sections together: what main.ts and the tests build the app from. */
 export class Environment {}
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`Invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigurationError';
   }
 }

@@ -17,6 +17,21 @@ export class DatabaseConfig {
   @IsBoolean()
   MIGRATIONS_RUN = true;
 
+  /**
+   * How long a start waits for DATABASE_URL's server, all attempts together, before it
+   * exits 1 with one fatal line naming the cause (an orchestrator restarts it; a wrong
+   * URL is seen in seconds, not after half a minute of retries).
+   */
+  @IntVariable(100, 600_000)
+  DATABASE_CONNECT_TIMEOUT_MS = 4_000;
+
+  /** Attempts after the first (within DATABASE_CONNECT_TIMEOUT_MS); a bad password or unknown database fails at once. */
+  @IntVariable(0, 100)
+  DATABASE_CONNECT_RETRIES = 3;
+
+  @IntVariable(0, 60_000)
+  DATABASE_CONNECT_RETRY_DELAY_MS = 500;
+
   /** 0: any free port on 127.0.0.1. */
   @IntVariable(0, 65535)
   EMBEDDED_PG_PORT = 0;

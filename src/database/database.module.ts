@@ -20,6 +20,8 @@ const MIGRATION_LOCK_ID = 7_202_611;
           config.get('DATABASE_POOL_SIZE', { infer: true }),
         ),
         migrationsRun: config.get('MIGRATIONS_RUN', { infer: true }),
+        // main.ts has already waited for the database (database-probe.ts): a failure here is not an outage to sit out.
+        retryAttempts: 0,
       }),
       // TypeORM's own migrationsRun takes no lock; run them here under one instead.
       dataSourceFactory: async (options) => {

@@ -15,11 +15,14 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `npm start`'s own entry (compiles when needed), with only the given variables beyond PATH/HOME. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/** `npm start`'s own entry (compiles when needed), or `script`'s, with only the given variables beyond PATH/HOME. */
+export async function spawnServer(
+  env: Record<string, string>,
+  options: { script?: string[]; expectFatal?: boolean } = {},
+): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   let output = '';
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.js')], {
+  const child = spawn(process.execPath, options.script ?? [join(ROOT, 'scripts', 'start.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH!,
@@ -37,7 +40,8 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     output += chunk;
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop()!;
-    for (const line of lines) recordServerLogLine(`server process :${port}`, line);
+    // A start that must fail writes a fatal line on purpose: the test reads it instead.
+    if (!options.expectFatal) for (const line of lines) recordServerLogLine(`server process :${port}`, line);
     for (const watcher of [...watchers]) {
       if (watcher.pattern.test(output)) watchers.splice(watchers.indexOf(watcher), 1) && watcher.resolve();
     }
