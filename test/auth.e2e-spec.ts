@@ -3,7 +3,7 @@ import { registerUser, uniqueUsername } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 import { craftJwt, nowSeconds } from './support/tokens';
 
-describe('auth (contract §3)', () => {
+describe('auth (docs/protocol.md §2)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();

@@ -3,7 +3,7 @@ import { createGroup, openDirect, registerUser, sendMessage, type RegisteredUser
 import { recordEvents } from './support/events';
 import { startTestApp, type TestApp } from './support/test-app';
 
-describe('conversations (contract §4)', () => {
+describe('conversations (docs/protocol.md §7)', () => {
   let t: TestApp;
   let alice: RegisteredUser;
   let bob: RegisteredUser;

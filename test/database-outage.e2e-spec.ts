@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from './support/test-app';
 import { connect, type TestSocket } from './support/ws-client';
 
 /**
- * Contract §2: 500 means a bug, and a database outage is not one. While PostgreSQL
+ * Docs/protocol.md §3: 500 means a bug, and a database outage is not one. While PostgreSQL
  * is down (a fast shutdown, then a SIGKILL), REST answers 503 with Retry-After, the
  * socket `error {code: "unavailable"}`, readiness fails, one warning is logged per
  * outage; when it is back, everything works again without a restart of Parley.

@@ -6,7 +6,7 @@ import { craftJwt, nowSeconds } from './support/tokens';
 import { connect, refused, wsUrl } from './support/ws-client';
 
 /**
- * Contract §2 and §3: a valid token whose user does not exist (deleted, or never
+ * docs/protocol.md §3 and §2: a valid token whose user does not exist (deleted, or never
  * there) authenticates nobody: 401 on every authenticated call, 4401 on the socket,
  * never a 500; and knowing that a user exists costs no query per request.
  */

@@ -3,7 +3,7 @@ import { registerUser, type RegisteredUser } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
- * Contract §2: nothing a client sends may produce a 500. Every operation of the
+ * Docs/protocol.md §3: nothing a client sends may produce a 500. Every operation of the
  * OpenAPI document (so every endpoint, present and future) gets junk in its path
  * parameters, query parameters and each body property, with a valid token.
  */

@@ -31,7 +31,7 @@ async function metric(app: TestApp, line: RegExp): Promise<number> {
   return Number(line.exec(text)?.[1] ?? 0);
 }
 
-(redisUrl ? describe : describe.skip)('rate limits of two instances sharing Redis (contract §7)', () => {
+(redisUrl ? describe : describe.skip)('rate limits of two instances sharing Redis (docs/protocol.md §4)', () => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { openDirect, registerUser, uniqueUsername } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 import { connect } from './support/ws-client';
 
-describe('REST rate limits (contract §7)', () => {
+describe('REST rate limits (docs/protocol.md §4)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ RATE_REGISTER_PER_MIN: '3', RATE_LOGIN_FAILS: '3', RATE_REST_PER_MIN: '5' });

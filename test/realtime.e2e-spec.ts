@@ -4,8 +4,8 @@ import { startTestApp, type TestApp } from './support/test-app';
 import { craftJwt, nowSeconds } from './support/tokens';
 import { connect, refused, wsUrl, type TestSocket } from './support/ws-client';
 
-/** Contract §6 with real `ws` clients against the listening app. */
-describe('WebSocket /ws (contract §6)', () => {
+/** Docs/protocol.md §8 with real `ws` clients against the listening app. */
+describe('WebSocket /ws (docs/protocol.md §8)', () => {
   let t: TestApp;
   const sockets: TestSocket[] = [];
   const open = async (user: RegisteredUser) => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { registerUser, type RegisteredUser } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
-describe('users (contract §3)', () => {
+describe('users (docs/protocol.md §2)', () => {
   let t: TestApp;
   let me: RegisteredUser;
   beforeAll(async () => {

@@ -241,7 +241,7 @@ export class MessagesService {
     return { ...found, membership };
   }
 
-  /** Content rules of contract §5: 1 to MESSAGE_MAX_LENGTH characters (code points) after trimming. */
+  /** Content rules of docs/protocol.md §7: 1 to MESSAGE_MAX_LENGTH characters (code points) after trimming. */
   private assertContent(content: string): void {
     const length = [...content.trim()].length;
     if (length < 1 || length > this.maxLength) {

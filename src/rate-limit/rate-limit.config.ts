@@ -1,6 +1,6 @@
 import { IntVariable } from '../config/env-transforms';
 
-/** Every limit of contract §7. A section of the Environment (config/environment.ts), validated once at boot. */
+/** Every limit of docs/protocol.md §4. A section of the Environment (config/environment.ts), validated once at boot. */
 export class RateLimitConfig {
   @IntVariable(1)
   RATE_REST_PER_MIN = 600;

@@ -30,7 +30,7 @@ interface Step {
 }
 
 /**
- * The throttler's guard for the REST limits of contract §7, global, before
+ * The throttler's guard for the REST limits of docs/protocol.md §4, global, before
  * authentication (a flood of bad tokens is limited too). Which throttlers apply
  * to a route (@SkipThrottle, @Throttle, @LimitedBy) never changes, so it is read
  * once per route rather than with a dozen reflections per request; a request

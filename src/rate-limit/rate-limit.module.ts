@@ -38,7 +38,7 @@ function throttlerOptions(
 }
 
 /**
- * Every limit of contract §7 on @nestjs/throttler: the named throttlers of the REST
+ * Every limit of docs/protocol.md §4 on @nestjs/throttler: the named throttlers of the REST
  * routes (RateLimitGuard, global in app.module.ts), and RateLimitsService for the
  * socket and the services, all counted by SharedThrottlerStorage.
  */

@@ -5,7 +5,7 @@ import type { RequestWithAuth } from '../common/request-auth';
 import type { RateLimitConfig } from './rate-limit.config';
 
 /**
- * The limits of contract §7, by name, all counted by SharedThrottlerStorage.
+ * The limits of docs/protocol.md §4, by name, all counted by SharedThrottlerStorage.
  * - `rest`: a named throttler of @nestjs/throttler on every REST route unless it says
  *   @SkipThrottle({ rest: true }); per user, per IP before login.
  * - `register`, `login`: named throttlers too, on the routes marked @LimitedBy(...).

@@ -34,7 +34,7 @@ export class RateLimitsService {
     this.rules = policyRules(config);
     this.refusedTotal = new Counter({
       name: 'rate_limited_total',
-      help: 'Calls refused by a limit of contract §7, by policy (rest, register, login, send, frames)',
+      help: 'Calls refused by a limit of docs/protocol.md §4, by policy (rest, register, login, send, frames)',
       labelNames: ['policy'] as const,
       registers: [metrics.registry],
     });

@@ -24,7 +24,7 @@ import { WsErrorFilter } from './ws-error.filter';
 type Reply<E extends string, D> = { event: E; data: D };
 
 /**
- * The WebSocket at /ws (contract §6), as one file that lists every event that
+ * The WebSocket at /ws (docs/protocol.md §8), as one file that lists every event that
  * comes in (the @SubscribeMessage handlers, which call the same services as REST)
  * and every push that goes out (the @OnDomainEvent handlers, which FanoutService
  * renders and writes). Sockets themselves, from handshake to close, are the

@@ -1,5 +1,5 @@
 /**
- * The WebSocket protocol of contract §6 in one place: event names, error codes,
+ * The WebSocket protocol of docs/protocol.md §8 in one place: event names, error codes,
  * close codes, and the `{event, data}` envelope. The AsyncAPI document is built
  * from these, and a test checks the gateway against it.
  */

@@ -1,7 +1,7 @@
 import type { DestinationStream } from 'pino';
 
 /**
- * Contract §2: 500 means a bug. Every server a test starts (in-process apps and
+ * Docs/protocol.md §3: 500 means a bug. Every server a test starts (in-process apps and
  * spawned processes alike) logs here; a line at level error or above, or an
  * access line with a 5xx status other than 503, fails the test during which it was written
  * (see no-server-errors.setup.ts).
