@@ -21,6 +21,11 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t 
 cd "$work"
 echo "production: npm ci && npm run build && npm prune --omit=dev"
 npm ci --no-audit --no-fund >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+# The install must be clean: no engine a dependency disagrees with, no unreviewed install script.
+if grep -E "EBADENGINE|install-scripts" "$work/install.log"; then
+  echo "production: npm ci warned (above)" >&2
+  exit 1
+fi
 npm run build >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 npm prune --omit=dev --no-audit --no-fund >"$work/prune.log" 2>&1 || { cat "$work/prune.log"; exit 1; }
 if [ -e node_modules/jest ] || [ -e node_modules/@types/express ]; then
@@ -32,7 +37,7 @@ psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
 database_url="${admin_url%/*}/$db"
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 NODE_ENV=production DATABASE_URL="$database_url" JWT_SECRET="$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))")" \
-  PORT="$port" HOST=127.0.0.1 LOG_LEVEL=warn npm run start:prod >"$log" 2>&1 &
+  PORT="$port" HOST=127.0.0.1 LOG_LEVEL=info npm run start:prod >"$log" 2>&1 &
 npm_pid=$!
 ready=""
 for _ in $(seq 1 300); do
@@ -71,4 +76,4 @@ if grep -v '^$' "$log" | grep -v '^>' | grep -qv '^{'; then
   cat "$log" >&2
   exit 1
 fi
-echo "production: SIGTERM to npm -> exit 0, no server left, every log line JSON"
+echo "production: SIGTERM to npm -> exit 0, no server left, every log line JSON ($(grep -c '^{' "$log") lines at info)"

@@ -46,12 +46,13 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   });
   app.use(authContext(app.get(AccessTokenService)));
   app.use(app.get(MetricsService).httpMiddleware());
-  // What stays internal in production (DOCS_ENABLED, METRICS_PORT, METRICS_TOKEN); timed as unmatched.
-  app.use(metricsGate(metricsExposure(env), env.METRICS_TOKEN));
-  app.use(notFoundOutsideApi(docsEnabled(env)));
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // What stays internal in production (DOCS_ENABLED, METRICS_PORT, METRICS_TOKEN): after the timing
+  // (counted as unmatched) and helmet (the refusals carry its headers too).
+  app.use(metricsGate(metricsExposure(env), env.METRICS_TOKEN));
+  app.use(notFoundOutsideApi(docsEnabled(env)));
   const origins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
@@ -92,10 +93,18 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
  * (and /docs with DOCS_ENABLED=false) with an HTML page. Every client gets the one error shape.
  */
 function notFoundOutsideApi(docs: boolean) {
-  const routes = new Set(['/health', '/health/live', '/metrics', ...(docs ? ['/docs', '/docs-json'] : [])]);
+  const routes = new Set([
+    '/health',
+    '/health/live',
+    '/metrics',
+    ...(docs ? ['/docs', '/docs-json', '/docs-yaml'] : []),
+  ]);
   return (req: { url?: string; method?: string }, res: ServerResponse, next: () => void): void => {
     const path = (req.url ?? '').split('?')[0];
-    if (path.startsWith(`/${API_PREFIX}/`) || routes.has(path) || (docs && path.startsWith('/docs/'))) return next();
+    // Express routes match with or without one trailing slash (`/health/`): so does this.
+    const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    if (path.startsWith(`/${API_PREFIX}/`) || routes.has(bare.toLowerCase()) || (docs && path.startsWith('/docs/')))
+      return next();
     res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
   };

@@ -1,15 +1,12 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
 import { createRootLogger } from './common/logging';
+import { docsEnabled } from './config/app.config';
 import { PinoNestLogger } from './common/nest-logger';
 import { ConfigurationError, type Environment } from './config/environment';
 import { loadEnvironment } from './config/load-environment';
 import { DatabaseUnreachableError } from './database/database-probe';
 import { resolveDatabase, type ResolvedDatabase } from './database/database-url';
-import { DrainState } from './health/drain.service';
 
 async function bootstrap(): Promise<void> {
   let env: Environment;
@@ -39,6 +36,14 @@ async function bootstrap(): Promise<void> {
   }
   if (database.embedded) logger.info({ dataDir: env.DATA_DIR, ms: Date.now() - started }, 'embedded PostgreSQL ready');
 
+  // The app's modules load only now: a start that fails on its configuration or its database
+  // says so before spending a second on them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { NestFactory } = require('@nestjs/core') as typeof import('@nestjs/core');
+  const { AppModule } = require('./app.module.js') as typeof import('./app.module.js');
+  const { configureApp } = require('./app.setup.js') as typeof import('./app.setup.js');
+  const { DrainState } = require('./health/drain.service.js') as typeof import('./health/drain.service.js');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
@@ -54,7 +59,10 @@ async function bootstrap(): Promise<void> {
     await database.embedded?.stop();
     process.exit(1);
   }
-  logger.info({ port: env.PORT, ms: Date.now() - started }, `Parley listening on :${env.PORT} (docs at /docs)`);
+  logger.info(
+    { port: env.PORT, ms: Date.now() - started },
+    `Parley listening on :${env.PORT}${docsEnabled(env) ? ' (docs at /docs)' : ''}`,
+  );
 
   // Our own handler rather than enableShutdownHooks(), which re-raises the signal
   // and so exits non-zero; the embedded database must stop after the pool closes.

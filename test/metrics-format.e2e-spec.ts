@@ -6,6 +6,9 @@ import { connect } from './support/ws-client';
 const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 // .ci/run installs it (Debian's prometheus package); a laptop without it skips, saying so.
+if (!hasPromtool && process.env.PARLEY_REQUIRE_PROMTOOL === '1') {
+  throw new Error('promtool is required here (.ci/run installs it) but is not on PATH');
+}
 if (!hasPromtool) console.log('metrics format test skipped: no promtool on PATH (apt-get install prometheus)');
 
 /** prom-client's default process and Node.js families, whose names are not ours to change. */

@@ -248,12 +248,16 @@ describe('the OpenAPI document against the API', () => {
     expect(c.takeProblems()).toEqual([]);
   });
 
-  it('every operation: 400 for a malformed body, 413 for one over the limit, 401 without a token where it takes one', async () => {
+  it('every operation: 400 for a malformed body, 413 for one over the limit, 415 for one not in UTF-8, 401 without a token where it takes one', async () => {
     const tooLarge = JSON.stringify({ content: 'x'.repeat(t.env.BODY_LIMIT_BYTES) });
     for (const op of c.operations) {
       const { path } = sample(op.key, {} as Account);
       await call(t, 400, op.method, path, { raw: '{"unterminated": ' });
       await call(t, 413, op.method, path, { raw: tooLarge });
+      await call(t, 415, op.method, path, {
+        raw: '{}',
+        contentType: 'application/json; charset=latin1',
+      });
       if (requiresToken(op.operation.security)) await call(t, 401, op.method, path);
     }
     expect(c.takeProblems()).toEqual([]);

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetricsServer } from '../src/metrics/metrics-server.service';
-import { spawnServer } from './support/server-process';
+import { spawnServer, waitHealthy } from './support/server-process';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) };
@@ -44,14 +44,26 @@ describe('production mode: a wrong database stops the start fast, in JSON', () =
     const started = Date.now();
     const server = await spawnServer({ ...PRODUCTION, DATABASE_URL: url, LOG_LEVEL: 'trace' }, { expectFatal: true });
     expect((await server.exited).code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // the bound, process start included (about 0.6 s)
     const lines = jsonLines(server.output());
     const fatal = lines.filter((line) => line.level === 60);
     expect(fatal).toEqual([expect.objectContaining({ reason, msg: expect.stringContaining(reason) })]);
     expect(fatal[0].database).toBe(url.replace(/:[^:@/]+@/, '@').replace(/\?.*$/, ''));
+    expect(fatal[0].ms).toBeLessThanOrEqual(4_000 + 500); // DATABASE_CONNECT_TIMEOUT_MS, and a last attempt's end
     // Nothing from Nest's coloured console logger, at the most verbose level, and no password.
     expect(server.output()).not.toMatch(/\u001b\[|\[Nest\]/);
     expect(server.output()).not.toContain('hunter2-secret');
+  });
+
+  it("writes only JSON lines, Nest's own included, from start to exit, at the most verbose level", async () => {
+    const server = await spawnServer({ ...PRODUCTION, DATABASE_URL: process.env.DATABASE_URL!, LOG_LEVEL: 'trace' });
+    await waitHealthy(server);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    const lines = jsonLines(server.output());
+    expect(lines.filter((line) => line.context === 'RouterExplorer').length).toBeGreaterThan(10);
+    expect(lines[lines.length - 1]).toMatchObject({ msg: 'stopped' });
+    expect(server.output()).not.toMatch(/\u001b\[|\[Nest\]/);
   });
 
   it('gives up on an unreachable database after DATABASE_CONNECT_RETRIES attempts', async () => {
@@ -82,11 +94,12 @@ describe('production mode: what stays internal', () => {
   it('serves neither the API documents nor /metrics in production by default', async () => {
     const t = await start(PRODUCTION);
     // In JSON like every REST error (Express alone would answer an HTML page outside /api/v1).
-    for (const path of [...DOCUMENTS, '/metrics', '/no-such-page', '/docs/swagger-ui.css']) {
+    for (const path of [...DOCUMENTS, '/metrics', '/METRICS', '/metrics/', '/no-such-page', '/docs/swagger-ui.css']) {
       const res = await t.http.get(path);
       expect([path, res.status, res.body?.statusCode]).toEqual([path, 404, 404]);
     }
     expect((await t.http.get('/health')).status).toBe(200);
+    expect((await t.http.get('/health/')).status).toBe(200); // a probe written with a trailing slash
   });
 
   it('serves the documents in production with DOCS_ENABLED=true, and hides them elsewhere with false', async () => {

@@ -30,10 +30,12 @@ describe('PinoNestLogger', () => {
   it("writes pino's style through Nest's Logger: fields, text, context", () => {
     const { logger, lines } = capture();
     logger.warn({ client: 'events' }, 'Redis reconnected', 'RedisService');
-    logger.log({ downMs: 3 }, 'without a context');
+    logger.log({ downMs: 3 }, 'Database');
+    logger.log('text first', { port: 9 }, 'MetricsServer');
     expect(lines).toEqual([
       { level: 40, context: 'RedisService', client: 'events', msg: 'Redis reconnected' },
-      { level: 30, downMs: 3, msg: 'without a context' },
+      { level: 30, context: 'Database', downMs: 3 },
+      { level: 30, context: 'MetricsServer', port: 9, msg: 'text first' },
     ]);
   });
 

@@ -12,8 +12,9 @@ export const requestScopedLogger = new AsyncLocalStorage<Logger>();
  *
  * Calls come in two styles, both used here: Nest's (`log('text', 'Context')`,
  * `error('text', stack, 'Context')`) and pino's through Nest's Logger
- * (`log({ fields }, 'text', 'Context')`). A trailing string is the context, as Nest's
- * Logger appends it.
+ * (`log({ fields }, 'text', 'Context')`). The trailing string is the context, which
+ * Nest's Logger appends: every Logger in this codebase is made with one
+ * (`new Logger(X.name)`), and Nest's own lines carry theirs.
  */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly root: Logger) {}
@@ -41,13 +42,14 @@ export class PinoNestLogger implements LoggerService {
     const logger = requestScopedLogger.getStore() ?? this.root;
     if (!logger.isLevelEnabled(level)) return;
     const rest = [...params];
-    const plainObject = message !== null && typeof message === 'object' && !(message instanceof Error);
-    const context = plainObject ? popContext(rest) : popString(rest);
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
+    // Objects after the text (`log('text', { more })`) join the fields rather than vanish.
+    for (const extra of rest) if (isPlainObject(extra)) Object.assign(fields, extra);
     if (message instanceof Error) {
       logger[level]({ ...fields, err: message }, asString(rest[0]) ?? message.message);
-    } else if (plainObject) {
-      logger[level]({ ...fields, ...(message as object) }, asString(rest[0]));
+    } else if (isPlainObject(message)) {
+      logger[level]({ ...fields, ...message }, asString(rest[0]));
     } else {
       // Nest's error(message, stack): the second string is a stack trace.
       const stack = asString(rest[0]);
@@ -56,13 +58,8 @@ export class PinoNestLogger implements LoggerService {
   }
 }
 
-function popString(params: unknown[]): string | undefined {
-  return typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
-}
-
-/** `log({ fields }, 'text')` without a context leaves one string, the text: keep it. */
-function popContext(params: unknown[]): string | undefined {
-  return params.length > 1 ? popString(params) : undefined;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !(value instanceof Error) && !Array.isArray(value);
 }
 
 function asString(value: unknown): string | undefined {

@@ -56,7 +56,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 /**
  * What holds for every route, added here rather than on each controller:
  * - the JSON body parser (jsonBodyMiddleware) runs before every route, so any call
- *   with a malformed body is a 400 and one over BODY_LIMIT_BYTES a 413;
+ *   with a malformed body is a 400, one over BODY_LIMIT_BYTES a 413, one not in UTF-8 a 415;
  * - an operation without a security requirement is public: `security: []`, said
  *   explicitly (the conformance test checks it against the auth guard);
  * - a rate-limited operation (one that documents 429) carries the X-RateLimit-*
@@ -73,6 +73,7 @@ function completeDocument(document: OpenAPIObject): OpenAPIObject {
       const { responses } = operation;
       responses['400'] ??= errorResponse(400, 'The body is not a JSON object');
       responses['413'] ??= errorResponse(413);
+      responses['415'] ??= errorResponse(415);
       for (const [status, response] of Object.entries(responses)) {
         if (!response || '$ref' in response) continue;
         if (!response.description) response.description = STATUS_CODES[status] ?? status;

@@ -45,6 +45,16 @@ describe('validateEnvironment', () => {
     }
   });
 
+  it('does not echo a bad METRICS_TOKEN, and wants METRICS_PORT apart from PORT', () => {
+    expect(() => validateEnvironment({ METRICS_TOKEN: 'real-scrape-token 2024' })).toThrow(
+      /METRICS_TOKEN: METRICS_TOKEN must be 16 to 256 printable ASCII characters, no spaces$/,
+    );
+    expect(() => validateEnvironment({ PORT: '8080', METRICS_PORT: '8080' })).toThrow(
+      /METRICS_PORT: must differ from PORT/,
+    );
+    expect(validateEnvironment({ PORT: '8080', METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464);
+  });
+
   it('does not echo secrets in its messages', () => {
     expect(() => validateEnvironment({ JWT_SECRET: 'tooshort-secret' })).toThrow(
       /JWT_SECRET: JWT_SECRET must be at least 32 characters$/,

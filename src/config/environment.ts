@@ -58,10 +58,13 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** Variables whose value must not appear in a message (URLs may carry a password). */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|URL|KEY/;
+
 function describe(errors: ValidationError[], raw: Record<string, unknown>): string[] {
   return errors.map((e) => {
     const got = raw[e.property];
-    const shown = e.property.includes('SECRET') || e.property.includes('URL') ? '' : ` (got ${JSON.stringify(got)})`;
+    const shown = SECRET_NAME.test(e.property) ? '' : ` (got ${JSON.stringify(got)})`;
     return `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}${shown}`;
   });
 }
@@ -95,6 +98,9 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
       'DATABASE_URL: required when NODE_ENV=production; without it the embedded PostgreSQL would keep your data in ' +
         'DATA_DIR, which a container loses (set EMBEDDED_PG_IN_PRODUCTION=true to use it anyway)',
     );
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics on their own port)');
   }
   if (problems.length) throw new ConfigurationError(problems);
   return env;

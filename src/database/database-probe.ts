@@ -46,8 +46,11 @@ export async function waitForDatabase(
   const started = Date.now();
   const deadline = started + settings.DATABASE_CONNECT_TIMEOUT_MS;
   for (let attempt = 1; ; attempt++) {
-    const left = Math.max(1, deadline - Date.now());
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: left });
+    // Each attempt gets its share of the time left, so that a host that does not answer is
+    // tried again rather than waited for once.
+    const attemptsLeft = settings.DATABASE_CONNECT_RETRIES - attempt + 2;
+    const share = Math.max(1, Math.floor((deadline - Date.now()) / attemptsLeft));
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: share });
     // A server that drops us after the handshake would otherwise emit an unhandled 'error'.
     client.on('error', () => undefined);
     try {
@@ -80,6 +83,7 @@ function causeOf(error: unknown): string {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') return SQLSTATE_NAMES[code] ?? code;
   if (typeof message === 'string' && /timeout/i.test(message)) return 'timeout';
+  if (typeof message === 'string' && /terminated/i.test(message)) return 'connection terminated';
   return 'error';
 }
 

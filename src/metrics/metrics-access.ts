@@ -34,7 +34,8 @@ const UNAUTHORIZED: Reply = {
  */
 export function metricsGate(exposure: 'api' | 'own-port' | 'off', token: string | undefined) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const path = (req.url ?? '').split('?')[0];
+    // Express matches routes without regard to case: so does this gate.
+    const path = (req.url ?? '').split('?')[0].toLowerCase();
     if (path !== '/metrics' && path !== '/metrics/') return next();
     if (exposure !== 'api') {
       return refuse(res, { statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} /metrics` });

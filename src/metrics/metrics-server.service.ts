@@ -22,8 +22,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     const port = this.config.get('METRICS_PORT', { infer: true });
     if (port === undefined) return;
     const settings = { METRICS_PORT: port, METRICS_TOKEN: this.config.get('METRICS_TOKEN', { infer: true }) };
-    this.server = await startMetricsServer(this.metrics, settings, this.config.get('HOST', { infer: true }));
-    this.logger.log({ port: this.port }, 'metrics on their own port');
+    const host = this.config.get('METRICS_HOST', { infer: true }) ?? this.config.get('HOST', { infer: true });
+    this.server = await startMetricsServer(this.metrics, settings, host);
+    this.logger.log({ host, port: this.port }, 'metrics on their own port');
   }
 
   /** The port it listens on (METRICS_PORT, or the free one 0 picked); undefined without METRICS_PORT. */

@@ -1,17 +1,24 @@
 import { Transform } from 'class-transformer';
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IntVariable, emptyToUndefined } from '../config/env-transforms';
 
 /** Who may read /metrics, and where. A section of the Environment (config/environment.ts), validated once at boot. */
 export class MetricsConfig {
   /**
-   * Set: /metrics is served on this port only (on HOST), not on the API port, so that
+   * Set: /metrics is served on this port only (on METRICS_HOST), not on the API port, so that
    * only what can reach that port (the scraper, not the internet) reads it. 0: a free port.
    */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IntVariable(0, 65535)
   METRICS_PORT?: number = undefined;
+
+  /** The interface METRICS_PORT listens on (e.g. an internal one); unset: HOST. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  METRICS_HOST?: string = undefined;
 
   /**
    * Set: /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).

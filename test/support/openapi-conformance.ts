@@ -27,6 +27,8 @@ export interface CallOptions {
   body?: unknown;
   /** Sent as is, as application/json (malformed and oversized bodies, on any method). */
   raw?: string;
+  /** Instead of application/json (a charset the server refuses). */
+  contentType?: string;
 }
 
 /**
@@ -38,7 +40,7 @@ export function rawCall(baseUrl: string, method: string, path: string, options: 
   const headers: Record<string, string | number> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
+    headers['content-type'] = options.contentType ?? 'application/json';
     headers['content-length'] = Buffer.byteLength(payload);
   }
   return new Promise<RawResponse>((resolve, reject) => {

@@ -10,9 +10,9 @@ import { HttpClient } from './http-client';
 import { serverLogDestination } from './server-errors';
 
 /**
- * One logger for every test app of the process, whatever LOG_LEVEL says: nestjs-pino
- * keeps the first logger it is given for the process's life, so Nest's own lines of a
- * later app would otherwise go to the first one. Error lines fail the test they are
+ * One logger for every test app of the process, whatever LOG_LEVEL says: Nest keeps
+ * the logger it was last given in a static, shared by every app of the process, so
+ * each app's lines go to one place whichever app wrote them. Error lines fail the test they are
  * written in (server-errors.ts).
  */
 const logLines: Record<string, any>[] = [];

@@ -4,7 +4,7 @@ import type { HeaderObject, ReferenceObject, ResponseObject } from '@nestjs/swag
 import { BadRequestResponseDto, ErrorResponseDto } from '../dto/error-response.dto';
 
 /** The error statuses of docs/protocol.md §3 (and 503 of a database outage), each with the error body. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
 
 /** A status with the operation's own description instead of the default one. */
 export type ErrorDescriptions = Partial<Record<ErrorStatus, string>>;
@@ -16,6 +16,7 @@ const DEFAULT_DESCRIPTIONS: Record<ErrorStatus, string> = {
   404: 'Unknown, or in a conversation the caller does not take part in (existence is not leaked)',
   409: 'Conflicts with what exists',
   413: 'The body is over the configured size limit (BODY_LIMIT_BYTES)',
+  415: 'The body is in a charset other than UTF-8, or in a Content-Encoding the server does not decode',
   429: 'Rate limited: more than RATE_REST_PER_MIN calls a minute (per user, per IP before login); retry after Retry-After',
   503: 'The database is unavailable, retry after Retry-After; not a bug, never a 500',
 };
