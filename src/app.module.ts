@@ -14,6 +14,7 @@ import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './redis/redis.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { SyncModule } from './sync/sync.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         ConversationsModule,
         MessagesModule,
         RealtimeModule,
+        SyncModule,
         HealthModule,
       ],
       providers: [

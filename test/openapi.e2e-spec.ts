@@ -62,6 +62,7 @@ const VALID: Record<string, (a: Account) => { path: string } & CallOptions> = {
     body: { seq: 1 },
   }),
   'GET /api/v1/unread': () => ({ path: `${API}/unread` }),
+  'GET /api/v1/sync': () => ({ path: `${API}/sync` }),
   'POST /api/v1/conversations/{id}/messages': () => ({
     path: `${API}/conversations/${randomUUID()}/messages`,
     body: { content: 'hello' },
@@ -218,6 +219,14 @@ describe('the OpenAPI document against the API', () => {
 
     // read markers, unread counts
     await call(t, 200, 'GET', `${API}/unread`, as(bob));
+    // sync: a bootstrap, the changes since, a token that is not one
+    const boot = await call(t, 200, 'GET', `${API}/sync`, as(bob));
+    const since = boot.body.token as string;
+    await call(t, 200, 'GET', `${API}/sync?since=${encodeURIComponent(since)}&limit=1`, as(bob));
+    await call(t, 200, 'GET', `${API}/sync?since=${encodeURIComponent(since)}`, as(bob));
+    await call(t, 410, 'GET', `${API}/sync?since=not-a-token`, as(bob));
+    await call(t, 410, 'GET', `${API}/sync?since=${encodeURIComponent(since)}`, as(alice));
+    await call(t, 400, 'GET', `${API}/sync?limit=0`, as(bob));
     await call(t, 200, 'POST', `${API}/conversations/${directId}/read`, as(bob, { seq: 1 }));
     await call(t, 404, 'POST', `${API}/conversations/${directId}/read`, as(carol, { seq: 1 }));
     await call(t, 400, 'POST', `${API}/conversations/${directId}/read`, as(bob, { seq: -1 }));

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type OperationObject } from '@nestjs/swagger';
 import { API_HEADERS, errorResponse, headerRef } from './decorators/api-errors.decorator';
-import { BadRequestResponseDto, ErrorResponseDto } from './dto/error-response.dto';
+import { BadRequestResponseDto, ErrorResponseDto, GoneResponseDto } from './dto/error-response.dto';
 
 /** Where the WebSocket's AsyncAPI document is served (AsyncApiController). */
 export const ASYNCAPI_PATH = '/docs/asyncapi.json';
@@ -48,7 +48,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token of /auth' });
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build(), {
-    extraModels: [ErrorResponseDto, BadRequestResponseDto],
+    extraModels: [ErrorResponseDto, BadRequestResponseDto, GoneResponseDto],
   });
   return completeDocument(document);
 }

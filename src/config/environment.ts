@@ -10,6 +10,7 @@ import { PresenceConfig } from '../presence/presence.config';
 import { RateLimitConfig } from '../rate-limit/rate-limit.config';
 import { RealtimeConfig } from '../realtime/realtime.config';
 import { RedisConfig } from '../redis/redis.config';
+import { SyncConfig } from '../sync/sync.config';
 import { AppConfig } from './app.config';
 
 /**
@@ -31,6 +32,7 @@ const SECTIONS = [
   PresenceConfig,
   HealthConfig,
   MetricsConfig,
+  SyncConfig,
 ] as const;
 
 type Section = new () => object;
@@ -47,7 +49,8 @@ export interface Environment
     RealtimeConfig,
     PresenceConfig,
     HealthConfig,
-    MetricsConfig {}
+    MetricsConfig,
+    SyncConfig {}
 /** All sections together: what main.ts and the tests build the app from. */
 export class Environment {}
 

@@ -253,6 +253,31 @@ export class ConversationsService {
     return { total: conversations.reduce((sum, c) => sum + c.unreadCount, 0), conversations };
   }
 
+  // ---- sync --------------------------------------------------------------
+
+  /** Every conversation the user takes part in, as the user sees it (a sync bootstrap), most recent first. */
+  async allFor(userId: string): Promise<ConversationDto[]> {
+    const views: ConversationView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.list(userId, 500, cursor);
+      views.push(...page.views);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return this.toDtos(views, userId);
+  }
+
+  /**
+   * These conversations as the viewer sees them now, by id, whether or not the viewer still
+   * takes part (a sync renders its log entries with it; the caller checked the viewer's right).
+   */
+  async viewsFor(conversationIds: readonly string[], viewerId: string): Promise<Map<string, ConversationDto>> {
+    if (!conversationIds.length) return new Map();
+    const rows = await this.repository.findByIds([...new Set(conversationIds)]);
+    const dtos = await this.toDtos(await this.buildViews(rows, () => [viewerId]), viewerId);
+    return new Map(dtos.map((dto) => [dto.id, dto]));
+  }
+
   // ---- views -------------------------------------------------------------
 
   /** The contract's Conversations for one viewer, with presence as of now (one lookup for the page). */

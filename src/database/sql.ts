@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseError, type Pool } from 'pg';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -13,11 +14,22 @@ export interface Queryable {
  * difference matter, so all raw SQL that reads results goes through here.
  */
 export async function queryRows<T>(db: Queryable, sql: string, parameters: unknown[] = []): Promise<T[]> {
-  const result = await db.query(sql, parameters);
+  const result = await (oneSnapshot.getStore() ?? db).query(sql, parameters);
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
     return result[0] as T[];
   }
   return result as T[];
+}
+
+const oneSnapshot = new AsyncLocalStorage<Queryable>();
+
+/**
+ * Runs `work` in one REPEATABLE READ transaction, and every queryRows inside it (in any
+ * module: a sync reads conversations, messages and the log) on that transaction, so that all
+ * of them see one snapshot, the one `pg_current_snapshot()` names there. For reads only.
+ */
+export function inOneSnapshot<T>(dataSource: DataSource, work: (db: Queryable) => Promise<T>): Promise<T> {
+  return dataSource.transaction('REPEATABLE READ', (manager) => oneSnapshot.run(manager, () => work(manager)));
 }
 
 /**

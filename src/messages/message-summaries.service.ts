@@ -41,6 +41,13 @@ export class MessageSummariesService {
   }
 
   /** The message with the given seq of each conversation. */
+  /** Messages by id, with their reactions (a sync renders its log entries with them). */
+  async viewsOf(messageIds: readonly string[]): Promise<Map<string, MessageView>> {
+    if (!messageIds.length) return new Map();
+    const views = await this.withReactions(await this.messages.byIds([...new Set(messageIds)]));
+    return new Map(views.map((view) => [view.id, view]));
+  }
+
   async lastMessages(refs: readonly { conversationId: string; seq: number }[]): Promise<Map<string, MessageView>> {
     const wanted = refs.filter((r) => r.seq > 0);
     if (!wanted.length) return new Map();

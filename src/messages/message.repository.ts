@@ -116,6 +116,12 @@ export class MessageRepository {
     );
   }
 
+  byIds(messageIds: readonly string[]): Promise<MessageRow[]> {
+    return queryRows(this.dataSource, `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ANY($1::uuid[])`, [
+      messageIds,
+    ]);
+  }
+
   /** The message with the given seq of each conversation. */
   atSeqs(refs: readonly { conversationId: string; seq: number }[]): Promise<MessageRow[]> {
     return queryRows(

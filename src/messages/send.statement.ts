@@ -12,7 +12,8 @@ import { MESSAGE_COLUMNS, type MessageRow } from './message-view';
  * (conversation_participants), the next seq taken under the conversation's row lock
  * (conversations.last_seq, which serialises senders and, with a rollback, keeps seqs
  * gapless), the reply target checked, the row inserted, and the recipients returned
- * for fan-out. Split over the Conversations and Messages repositories it would take
+ * for fan-out, and its change_log row (its pos taken under the same lock, see
+ * migrations/1796600000000-CreateChangeLog.ts). Split over the Conversations and Messages repositories it would take
  * four round trips and a transaction held across them (measured: 383 against 699
  * msgs/s). Nothing else writes to two modules' tables.
  */
@@ -37,12 +38,12 @@ const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
  */
 function allocateSeqCte(conversation: string, sender: string, condition = 'TRUE'): string {
   return `allocated AS (
-    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = clock_timestamp()
+    UPDATE conversations c SET last_seq = c.last_seq + 1, last_change = c.last_change + 1, updated_at = clock_timestamp()
      WHERE c.id = ${conversation}
        AND EXISTS (SELECT 1 FROM conversation_participants p
                     WHERE p.conversation_id = c.id AND p.user_id = ${sender} AND p.left_at IS NULL)
        AND ${condition}
-    RETURNING c.id, c.last_seq AS seq,
+    RETURNING c.id, c.last_seq AS seq, c.last_change AS pos,
               ARRAY(SELECT p.user_id::text FROM conversation_participants p
                      WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids)`;
 }
@@ -60,16 +61,18 @@ function allocateSeqsCtes(accepted: string): string {
      WHERE c.id IN (SELECT conversation_id FROM ${accepted})
      ORDER BY c.id FOR UPDATE),
   allocated AS (
-    UPDATE conversations c SET last_seq = c.last_seq + n.count, updated_at = clock_timestamp()
+    UPDATE conversations c
+       SET last_seq = c.last_seq + n.count, last_change = c.last_change + n.count, updated_at = clock_timestamp()
       FROM (SELECT l.id, count(*)::int AS count FROM locked l JOIN ${accepted} a ON a.conversation_id = l.id
              GROUP BY l.id) n
      WHERE c.id = n.id
-    RETURNING c.id, c.last_seq - n.count AS base,
+    RETURNING c.id, c.last_seq - n.count AS base, c.last_change - n.count AS base_pos,
               ARRAY(SELECT p.user_id::text FROM conversation_participants p
                      WHERE p.conversation_id = c.id AND p.left_at IS NULL) AS member_ids),
   numbered AS (
     SELECT a.*, al.member_ids,
-           (al.base + row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.ord))::int AS seq
+           (al.base + row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.ord))::int AS seq,
+           al.base_pos + row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.ord) AS pos
       FROM ${accepted} a JOIN allocated al ON al.id = a.conversation_id)`;
 }
 
@@ -91,7 +94,10 @@ const SEND_ONE_SQL = `WITH ${allocateSeqCte(
   inserted AS (
     INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
     SELECT id, seq, $2, $3, $4, $5 FROM allocated
-    RETURNING ${RETURNING})
+    RETURNING ${RETURNING}),
+  logged AS (
+    INSERT INTO change_log (conversation_id, pos, kind, message_id, seq)
+    SELECT inserted.conversation_id, allocated.pos, 'message.created', inserted.id, inserted.seq FROM inserted, allocated)
   SELECT inserted.*, 0 AS ord, allocated.member_ids, ${PREVIOUS_CREATED_AT} FROM inserted, allocated`;
 
 /**
@@ -112,7 +118,11 @@ const SEND_MANY_SQL = `WITH input AS (
   inserted AS (
     INSERT INTO messages (conversation_id, seq, sender_id, content, client_message_id, reply_to_id)
     SELECT conversation_id, seq, sender_id, content, client_message_id, reply_to_id FROM numbered
-    RETURNING ${RETURNING})
+    RETURNING ${RETURNING}),
+  logged AS (
+    INSERT INTO change_log (conversation_id, pos, kind, message_id, seq)
+    SELECT inserted.conversation_id, numbered.pos, 'message.created', inserted.id, inserted.seq
+      FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq)
   SELECT inserted.*, numbered.ord, numbered.member_ids, ${PREVIOUS_CREATED_AT}
     FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
 

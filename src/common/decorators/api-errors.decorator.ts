@@ -1,10 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { HeaderObject, ReferenceObject, ResponseObject } from '@nestjs/swagger';
-import { BadRequestResponseDto, ErrorResponseDto } from '../dto/error-response.dto';
+import { BadRequestResponseDto, ErrorResponseDto, GoneResponseDto } from '../dto/error-response.dto';
 
 /** The error statuses of docs/protocol.md §3 (and 503 of a database outage), each with the error body. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503;
 
 /** A status with the operation's own description instead of the default one. */
 export type ErrorDescriptions = Partial<Record<ErrorStatus, string>>;
@@ -15,6 +15,7 @@ const DEFAULT_DESCRIPTIONS: Record<ErrorStatus, string> = {
   403: 'Authenticated but not allowed',
   404: 'Unknown, or in a conversation the caller does not take part in (existence is not leaked)',
   409: 'Conflicts with what exists',
+  410: 'The sync token cannot be continued (code resync_required): bootstrap again',
   413: 'The body is over the configured size limit (BODY_LIMIT_BYTES)',
   415: 'The body is in a charset other than UTF-8, or in a Content-Encoding the server does not decode',
   429: 'Rate limited: more than RATE_REST_PER_MIN calls a minute (per user, per IP before login); retry after Retry-After',
@@ -46,7 +47,8 @@ export const headerRef = (name: keyof typeof API_HEADERS): ReferenceObject => ({
   $ref: `#/components/headers/${name}`,
 });
 
-const bodyOf = (status: ErrorStatus) => (status === 400 ? BadRequestResponseDto : ErrorResponseDto);
+const bodyOf = (status: ErrorStatus) =>
+  status === 400 ? BadRequestResponseDto : status === 410 ? GoneResponseDto : ErrorResponseDto;
 
 const headersOf = (status: ErrorStatus) =>
   status === 429 || status === 503 ? { headers: { 'Retry-After': headerRef('Retry-After') } } : {};

@@ -32,3 +32,21 @@ export class BadRequestResponseDto {
   })
   message: string | string[];
 }
+
+/** A 410 of GET /sync: the token cannot be continued; `code` says what to do. */
+export class GoneResponseDto {
+  @ApiProperty({ type: 'integer', enum: [410], example: 410 })
+  statusCode: number;
+
+  @ApiProperty({ enum: ['Gone'], example: 'Gone' })
+  error: string;
+
+  @ApiProperty({
+    enum: ['resync_required'],
+    description: 'Bootstrap again (GET /sync without `since`), then continue from its token',
+  })
+  code: string;
+
+  @ApiProperty({ example: 'The token is older than SYNC_RETENTION_MS: changes since then are gone' })
+  message: string;
+}

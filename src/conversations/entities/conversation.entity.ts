@@ -33,6 +33,14 @@ export class Conversation {
   @Column({ name: 'last_seq', type: 'integer', default: 0 })
   lastSeq: number;
 
+  /**
+   * The pos of the newest change_log row of the conversation (sync); taken under the row's
+   * lock, so positions follow commit order. change_log and membership_periods have no
+   * entity: only raw SQL (src/sync/, the send, the triggers) touches them.
+   */
+  @Column({ name: 'last_change', type: 'bigint', default: 0 })
+  lastChange: string;
+
   @Column({ name: 'created_by', type: 'uuid', nullable: true })
   createdBy: string | null;
 
