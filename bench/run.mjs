@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --scenarios=latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections
+// npm run bench [-- --scenarios=latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync
 //                   --seconds=30 --rate=1000 --target=URL [--peer=URL] --references=no]
 // Starts Parley (embedded PostgreSQL in a temp folder, or DATABASE_URL) unless --target is given;
 // the cluster scenarios start two instances on one PostgreSQL and Redis (REDIS_URL, or the local
@@ -16,6 +16,7 @@ import { cpuSampler, round, rssMiB } from './lib/stats.mjs';
 import { connections } from './scenarios/connections.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { latency } from './scenarios/latency.mjs';
+import { sync } from './scenarios/sync.mjs';
 import { throughput } from './scenarios/throughput.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +24,7 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const seconds = Number(args.seconds ?? 30);
 const rate = Number(args.rate ?? 1000);
 const wanted = (
-  args.scenarios ?? 'latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections'
+  args.scenarios ?? 'latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync'
 ).split(',');
 
 let built = false;
@@ -205,7 +206,7 @@ async function startReference(kind) {
 }
 
 const SCENARIOS_OF = {
-  parley: ['latency-rest', 'latency-ws', 'throughput', 'fanout', 'connections'],
+  parley: ['latency-rest', 'latency-ws', 'throughput', 'fanout', 'connections', 'sync'],
   cluster: ['cluster-rest', 'cluster-ws'],
   relay: ['latency-rest', 'latency-ws', 'throughput'],
   pgws: ['latency-rest', 'latency-ws', 'throughput'],
@@ -267,6 +268,7 @@ for (const target of targets) {
     await run('cluster-ws', (load) => latency(parley, { via: 'ws', rate, seconds, peer }, load));
     await run('throughput', (load) => throughput(parley, { seconds: Math.min(seconds, 15) }, load));
     await run('fanout', (load) => fanout(parley, { members: Number(args.members ?? 1000) }, load));
+    await run('sync', (load) => sync(parley, { changes: Number(args.changes ?? 10_000) }, load));
     await run('connections', (load) =>
       connections(parley, { count: Number(args.sockets ?? 15_000), serverPid: server.pids[0] }, load),
     );

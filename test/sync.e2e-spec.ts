@@ -231,6 +231,26 @@ describe('GET /api/v1/sync: one cursor per user over the change log', () => {
     expect((await drain(bob, after.token)).changes).toEqual([]);
   });
 
+  it('a member reading while being removed: no deadlock, no 5xx, and the log says both in commit order', async () => {
+    const owner = await registerUser(t.http);
+    const members = await Promise.all([1, 2, 3, 4, 5, 6].map(() => registerUser(t.http)));
+    const group = await createGroup(t.http, owner, members);
+    for (let i = 0; i < 6; i++) await sendMessage(t.http, owner, group, `m${i}`);
+    const { token } = await bootstrap(owner);
+    // Each member marks read while the owner removes it: both lock the conversation's row and the member's.
+    const outcomes = await Promise.all(
+      members.flatMap((m, i) => [
+        t.http.post(`/api/v1/conversations/${group}/read`, { seq: i + 1 }, { token: m.accessToken }),
+        t.http.request('DELETE', `/api/v1/conversations/${group}/participants/${m.id}`, { token: owner.accessToken }),
+      ]),
+    );
+    expect(outcomes.map((r) => r.status).filter((status) => status >= 500)).toEqual([]);
+    const { changes } = await drain(owner, token);
+    const positions = changes.map((c) => c.pos);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(changes.filter((c) => c.event === 'conversation.updated')).toHaveLength(members.length);
+  });
+
   it('many writers in many conversations, a reader paging as they go: every change exactly once, in order', async () => {
     const reader = await registerUser(t.http);
     const writers = await Promise.all([1, 2, 3, 4].map(() => registerUser(t.http)));

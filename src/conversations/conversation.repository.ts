@@ -223,9 +223,11 @@ export class ConversationQueries {
   ): Promise<{ before: number; after: number; at: Date; memberIds: string[] } | undefined> {
     const [row] = await queryRows<{ before: number; after: number; at: Date; member_ids: string[] }>(
       this.db,
+      // The conversation's row is locked before the participant's, as membership changes and the
+      // change log's trigger lock them: the other order could deadlock with a removal.
       `WITH old AS (
-         SELECT p.${column} FROM conversation_participants p
-          WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE)
+         SELECT p.${column} FROM conversations lc JOIN conversation_participants p ON p.conversation_id = lc.id
+          WHERE lc.id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE OF lc, p)
        UPDATE conversation_participants p
           SET ${column} = GREATEST(p.${column}, LEAST($3::int, c.last_seq))
          FROM conversations c, old
