@@ -5,6 +5,7 @@
 # then /health 200, SIGTERM to npm, exit 0, no server left running.
 # Usage: scripts/production-check.sh POSTGRES_ADMIN_URL   (a fresh database is made there and dropped)
 set -euo pipefail
+source "$(dirname "$0")/lib/server.sh"
 cd "$(dirname "$0")/.."
 admin_url=${1:?usage: production-check.sh postgres://user@host:port/postgres}
 work=$(mktemp -d /tmp/parley-prod-XXXXXX)
@@ -35,42 +36,18 @@ fi
 
 psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
 database_url="${admin_url%/*}/$db"
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+port=$(free_port)
 NODE_ENV=production DATABASE_URL="$database_url" JWT_SECRET="$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))")" \
   PORT="$port" HOST=127.0.0.1 LOG_LEVEL=info npm run start:prod >"$log" 2>&1 &
 npm_pid=$!
-ready=""
-for _ in $(seq 1 300); do
-  if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then ready=1; break; fi
-  kill -0 "$npm_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  echo "production: server did not become healthy; log follows" >&2
-  cat "$log" >&2
-  kill -9 "$npm_pid" 2>/dev/null || true
-  exit 1
-fi
+wait_healthy production "$npm_pid" "$port" "$log"
 echo "production: /health 200 (NODE_ENV=production, dev dependencies pruned)"
 for path in /metrics /docs-json; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
   [ "$status" = 404 ] || { echo "production: $path answered $status, expected 404" >&2; exit 1; }
 done
 
-kill -TERM "$npm_pid"
-set +e
-wait "$npm_pid"
-code=$?
-set -e
-if [ "$code" -ne 0 ]; then
-  echo "production: npm exited $code after SIGTERM (expected 0); log follows" >&2
-  cat "$log" >&2
-  exit 1
-fi
-if curl -s -o /dev/null "http://127.0.0.1:$port/health"; then
-  echo "production: the server still answers after SIGTERM to npm (orphan)" >&2
-  exit 1
-fi
+stop_cleanly production "$npm_pid" "$port" "$log"
 if grep -v '^$' "$log" | grep -v '^>' | grep -qv '^{'; then
   echo "production: a log line is not JSON; log follows" >&2
   cat "$log" >&2
