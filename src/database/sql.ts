@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseError, type Pool } from 'pg';
-import { QueryFailedError, type DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** Anything with TypeORM's `query` (DataSource, EntityManager, QueryRunner). */
@@ -14,14 +14,23 @@ export interface Queryable {
  * difference matter, so all raw SQL that reads results goes through here.
  */
 export async function queryRows<T>(db: Queryable, sql: string, parameters: unknown[] = []): Promise<T[]> {
-  const result = await (oneSnapshot.getStore() ?? db).query(sql, parameters);
+  const result = await (inSnapshot() ?? db).query(sql, parameters);
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
     return result[0] as T[];
   }
   return result as T[];
 }
 
-const oneSnapshot = new AsyncLocalStorage<Queryable>();
+const oneSnapshot = new AsyncLocalStorage<EntityManager>();
+
+/**
+ * The snapshot's transaction while it is open. A timer or callback created inside
+ * inOneSnapshot keeps its async context after the transaction ended: it gets the pool again.
+ */
+function inSnapshot(): EntityManager | undefined {
+  const manager = oneSnapshot.getStore();
+  return manager && !manager.queryRunner?.isReleased ? manager : undefined;
+}
 
 /**
  * Runs `work` in one REPEATABLE READ transaction, and every queryRows inside it (in any
