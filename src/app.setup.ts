@@ -7,6 +7,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AccessTokenService } from './auth/access-token.service';
 import { authContext } from './auth/auth-context.middleware';
 import { HttpErrorsFilter } from './common/http-errors.filter';
+import { writeHttpError } from './common/http-error-response';
 import { requestLogger } from './common/logging';
 import { PinoNestLogger } from './common/nest-logger';
 import { setupSwagger } from './common/openapi';
@@ -16,7 +17,7 @@ import { docsEnabled } from './config/app.config';
 import type { Environment } from './config/environment';
 import { DatabaseAvailability } from './database/database-availability.service';
 import { DrainState } from './health/drain.service';
-import { metricsGate } from './metrics/metrics-access';
+import { metricsTokenGate } from './metrics/metrics-access';
 import { metricsExposure } from './metrics/metrics.config';
 import { MetricsService } from './metrics/metrics.service';
 import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
@@ -51,8 +52,9 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // What stays internal in production (DOCS_ENABLED, METRICS_PORT, METRICS_TOKEN): after the timing
   // (counted as unmatched) and helmet (the refusals carry its headers too).
-  app.use(metricsGate(metricsExposure(env), env.METRICS_TOKEN));
-  app.use(notFoundOutsideApi(docsEnabled(env)));
+  const metricsHere = metricsExposure(env) === 'api';
+  app.use(notFoundOutsideApi(docsEnabled(env), metricsHere));
+  if (metricsHere && env.METRICS_TOKEN) app.use(metricsTokenGate(env.METRICS_TOKEN));
   const origins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
@@ -90,13 +92,14 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
 
 /**
  * Nest answers unknown routes in JSON only under API_PREFIX; Express would answer the others
- * (and /docs with DOCS_ENABLED=false) with an HTML page. Every client gets the one error shape.
+ * with an HTML page. The same 404 for what is not served here: the documents with
+ * DOCS_ENABLED=false, /metrics when off or on METRICS_PORT. Every client gets the one error shape.
  */
-function notFoundOutsideApi(docs: boolean) {
+function notFoundOutsideApi(docs: boolean, metrics: boolean) {
   const routes = new Set([
     '/health',
     '/health/live',
-    '/metrics',
+    ...(metrics ? ['/metrics'] : []),
     ...(docs ? ['/docs', '/docs-json', '/docs-yaml'] : []),
   ]);
   return (req: { url?: string; method?: string }, res: ServerResponse, next: () => void): void => {
@@ -105,7 +108,6 @@ function notFoundOutsideApi(docs: boolean) {
     const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
     if (path.startsWith(`/${API_PREFIX}/`) || routes.has(bare.toLowerCase()) || (docs && path.startsWith('/docs/')))
       return next();
-    res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
+    writeHttpError(res, 404, `Cannot ${req.method} ${path}`);
   };
 }

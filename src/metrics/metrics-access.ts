@@ -1,15 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { writeHttpError } from '../common/http-error-response';
 import type { MetricsConfig } from './metrics.config';
 import type { MetricsService } from './metrics.service';
 
-type Reply = { statusCode: number; error: string; message: string };
-
-/** Nest's error shape, so that a refusal here reads like every other REST error. */
-function refuse(res: ServerResponse, reply: Reply, extraHeaders: Record<string, string> = {}): void {
-  res.writeHead(reply.statusCode, { 'Content-Type': 'application/json; charset=utf-8', ...extraHeaders });
-  res.end(JSON.stringify(reply));
-}
+const UNAUTHORIZED = 'metrics need Authorization: Bearer <METRICS_TOKEN>';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -22,25 +17,16 @@ export function hasMetricsToken(req: IncomingMessage, token: string): boolean {
   return !!match && timingSafeEqual(digest(match[1]), digest(token));
 }
 
-const UNAUTHORIZED: Reply = {
-  statusCode: 401,
-  error: 'Unauthorized',
-  message: 'metrics need Authorization: Bearer <METRICS_TOKEN>',
-};
-
 /**
- * /metrics on the API port: refused (404, as if absent) when metrics are off or served on
- * their own port; with METRICS_TOKEN, 401 without it. Anything else goes on to the controller.
+ * METRICS_TOKEN on the API port: /metrics answers 401 without it. (Where /metrics is not
+ * served on the API port at all, app.setup's notFoundOutsideApi answers 404 first.)
  */
-export function metricsGate(exposure: 'api' | 'own-port' | 'off', token: string | undefined) {
+export function metricsTokenGate(token: string) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     // Express matches routes without regard to case: so does this gate.
     const path = (req.url ?? '').split('?')[0].toLowerCase();
     if (path !== '/metrics' && path !== '/metrics/') return next();
-    if (exposure !== 'api') {
-      return refuse(res, { statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} /metrics` });
-    }
-    if (token && !hasMetricsToken(req, token)) return refuse(res, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
+    if (!hasMetricsToken(req, token)) return writeHttpError(res, 401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
     next();
   };
 }
@@ -54,10 +40,10 @@ export async function startMetricsServer(
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      return refuse(res, { statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` });
+      return writeHttpError(res, 404, `Cannot ${req.method} ${path}`);
     }
     if (config.METRICS_TOKEN && !hasMetricsToken(req, config.METRICS_TOKEN)) {
-      return refuse(res, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
+      return writeHttpError(res, 401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
     }
     metrics.render().then(
       (body) => {
@@ -67,7 +53,7 @@ export async function startMetricsServer(
         });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
-      () => refuse(res, { statusCode: 500, error: 'Internal Server Error', message: 'metrics unavailable' }),
+      () => writeHttpError(res, 500, 'metrics unavailable'),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('metrics')
-// `security: []` (buildOpenApiDocument) as long as METRICS_TOKEN is unset; with it set, metricsGate
+// `security: []` (buildOpenApiDocument) as long as METRICS_TOKEN is unset; with it set, metricsTokenGate
 // wants it as a bearer token: a deployment's choice, told in the 401 rather than as a second scheme.
 @ApiErrors({
   401: 'METRICS_TOKEN is set and the request does not carry it as `Authorization: Bearer`',
