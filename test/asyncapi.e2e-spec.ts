@@ -145,6 +145,7 @@ describe('AsyncAPI document /docs/asyncapi.json', () => {
       return socket;
     };
     const [alice, bob, carol] = [await registerUser(t.http), await registerUser(t.http), await registerUser(t.http)];
+    const carolSince = (await t.http.get('/api/v1/sync', { token: carol.accessToken })).body.token as string;
     const a = await open(alice);
     try {
       const groupId = await createGroup(t.http, alice, [bob], 'Docs');
@@ -202,6 +203,11 @@ describe('AsyncAPI document /docs/asyncapi.json', () => {
       );
       expect(added.status).toBeLessThan(300);
       await b.next('conversation.updated', (c) => c.lastMessage !== null && c.participants.length === 3);
+      // Carol resumes: what she missed (being added) replayed, with its position, then `synced`.
+      const c = await open(carol);
+      c.send('sync', { since: carolSince });
+      await c.next('synced');
+      expect(c.of('conversation.updated')).toHaveLength(1);
 
       a.send('bogus.event', {});
       await a.next('error', (e) => e.code === 'unknown_event');

@@ -286,6 +286,7 @@ describe('messages (docs/protocol.md §7)', () => {
       expect(rec.of('message.deleted').map((e) => e.payload)).toEqual([
         {
           recipients: expect.arrayContaining([alice.id, bob.id]),
+          change: { xid: expect.stringMatching(/^\d+$/), pos: expect.any(Number) },
           conversationId: direct,
           messageId: message.id,
           seq: message.seq,

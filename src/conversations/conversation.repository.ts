@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { changeMarkIn, type ChangeMark } from '../database/change-mark';
 import { queryRows } from '../database/sql';
 import type { ConversationType, ParticipantRole } from '../contracts/views';
 
@@ -36,6 +37,15 @@ export interface ActivityCursor {
 export type MarkerColumn = 'last_read_seq' | 'last_delivered_seq';
 
 const CONVERSATION_COLUMNS = 'c.id, c.type, c.title, c.last_seq, c.created_at, c.updated_at';
+
+/** A marker's move; `change` is its log entry's mark when it moved (after > before). */
+export interface MovedMarker {
+  before: number;
+  after: number;
+  at: Date;
+  memberIds: string[];
+  change: ChangeMark;
+}
 
 /**
  * Every statement on `conversations` and `conversation_participants` but the send
@@ -205,6 +215,11 @@ export class ConversationQueries {
     );
   }
 
+  /** What this transaction wrote in the conversation's change log, before it commits (see ChangeMark). */
+  changeMark(conversationId: string): Promise<ChangeMark | undefined> {
+    return changeMarkIn(this.db, conversationId);
+  }
+
   /** Moves the conversation to the top of its members' lists. */
   async touch(conversationId: string): Promise<void> {
     await queryRows(this.db, 'UPDATE conversations SET updated_at = clock_timestamp() WHERE id = $1', [conversationId]);
@@ -220,13 +235,21 @@ export class ConversationQueries {
     userId: string,
     conversationId: string,
     seq: number,
-  ): Promise<{ before: number; after: number; at: Date; memberIds: string[] } | undefined> {
-    const [row] = await queryRows<{ before: number; after: number; at: Date; member_ids: string[] }>(
+  ): Promise<MovedMarker | undefined> {
+    const [row] = await queryRows<{
+      before: number;
+      after: number;
+      at: Date;
+      member_ids: string[];
+      xid: string;
+      pos: string;
+    }>(
       this.db,
       // The conversation's row is locked before the participant's, as membership changes and the
-      // change log's trigger lock them: the other order could deadlock with a removal.
+      // change log's trigger lock them: the other order could deadlock with a removal. Holding
+      // that lock, the trigger's log entry (when the marker moves) takes the next pos: last_change + 1.
       `WITH old AS (
-         SELECT p.${column} FROM conversations lc JOIN conversation_participants p ON p.conversation_id = lc.id
+         SELECT p.${column}, lc.last_change FROM conversations lc JOIN conversation_participants p ON p.conversation_id = lc.id
           WHERE lc.id = $1 AND p.user_id = $2 AND p.left_at IS NULL FOR UPDATE OF lc, p)
        UPDATE conversation_participants p
           SET ${column} = GREATEST(p.${column}, LEAST($3::int, c.last_seq))
@@ -234,10 +257,19 @@ export class ConversationQueries {
         WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2
        RETURNING old.${column} AS before, p.${column} AS after, now() AS at,
                  ARRAY(SELECT m.user_id::text FROM conversation_participants m
-                        WHERE m.conversation_id = $1 AND m.left_at IS NULL) AS member_ids`,
+                        WHERE m.conversation_id = $1 AND m.left_at IS NULL) AS member_ids,
+                 pg_current_xact_id()::text AS xid, (old.last_change + 1)::text AS pos`,
       [conversationId, userId, seq],
     );
-    return row && { before: row.before, after: row.after, at: row.at, memberIds: row.member_ids };
+    return (
+      row && {
+        before: row.before,
+        after: row.after,
+        at: row.at,
+        memberIds: row.member_ids,
+        change: { xid: row.xid, pos: Number(row.pos) },
+      }
+    );
   }
 
   /** Everyone who shares at least one conversation with the user. */

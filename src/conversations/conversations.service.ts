@@ -18,6 +18,7 @@ import {
   type ActivityCursor,
   type ConversationRow,
   type MarkerColumn,
+  type MovedMarker,
 } from './conversation.repository';
 import type { ConversationType, ConversationView, ParticipantRole, ParticipantView } from '../contracts/views';
 import { ConversationDto, type UnreadDto } from './dto/conversation.dto';
@@ -64,21 +65,24 @@ export class ConversationsService {
     if (!(await this.users.findById(participantId))) throw new NotFoundException('User not found');
 
     const directKey = [callerId, participantId].sort().join(':');
-    const createdId = await this.writeWithUsers(async (tx) => {
+    const created = await this.writeWithUsers(async (tx) => {
       // The unique direct_key decides: a concurrent create waits for ours and then does nothing.
       const id = await tx.insertDirect(directKey, callerId);
-      if (id) {
-        await tx.insertParticipants(id, [
-          [callerId, 'member'],
-          [participantId, 'member'],
-        ]);
-      }
-      return id;
+      if (!id) return undefined;
+      await tx.insertParticipants(id, [
+        [callerId, 'member'],
+        [participantId, 'member'],
+      ]);
+      return { id, change: (await tx.changeMark(id))! };
     });
 
-    if (createdId) {
-      const view = await this.viewOf(createdId, 'all');
-      this.events.publish('conversation.created', { recipients: memberIds(view), conversation: view });
+    if (created) {
+      const view = await this.viewOf(created.id, 'all');
+      this.events.publish('conversation.created', {
+        recipients: memberIds(view),
+        change: created.change,
+        conversation: view,
+      });
       return { view, created: true };
     }
     const existing = (await this.repository.findDirectId(directKey))!;
@@ -91,13 +95,13 @@ export class ConversationsService {
       throw new BadRequestException([`a group has at most ${this.maxGroupSize} participants, its owner included`]);
     }
     await this.assertUsersExist(others);
-    const id = await this.writeWithUsers(async (tx) => {
+    const { id, change } = await this.writeWithUsers(async (tx) => {
       const id = await tx.insertGroup(title, callerId);
       await tx.insertParticipants(id, [[callerId, 'owner'], ...others.map((u) => [u, 'member'] as const)]);
-      return id;
+      return { id, change: (await tx.changeMark(id))! };
     });
     const view = await this.viewOf(id, 'all');
-    this.events.publish('conversation.created', { recipients: memberIds(view), conversation: view });
+    this.events.publish('conversation.created', { recipients: memberIds(view), change, conversation: view });
     return view;
   }
 
@@ -145,7 +149,7 @@ export class ConversationsService {
   /** Owners and admins add members to groups; re-adding someone who left brings them back. */
   async addParticipants(callerId: string, conversationId: string, userIds: string[]): Promise<ConversationView> {
     await this.assertUsersExist(userIds);
-    await this.writeWithUsers(async (tx) => {
+    const change = await this.writeWithUsers(async (tx) => {
       await lockConversation(tx, conversationId);
       const caller = await requireMembershipIn(tx, conversationId, callerId);
       if (caller.type !== 'group') throw new ForbiddenException('Direct conversations have exactly two participants');
@@ -155,9 +159,12 @@ export class ConversationsService {
       // New members start with everything read; someone who left rejoins as a member.
       await tx.addMembers(conversationId, userIds, caller.lastSeq);
       await tx.touch(conversationId);
+      return tx.changeMark(conversationId);
     });
     const view = await this.viewOf(conversationId, 'all');
-    this.events.publish('conversation.updated', { recipients: memberIds(view), conversation: view });
+    // Adding only members who are there already changes nothing.
+    if (change)
+      this.events.publish('conversation.updated', { recipients: memberIds(view), change, conversation: view });
     return view;
   }
 
@@ -166,7 +173,7 @@ export class ConversationsService {
    * owner who leaves hands ownership to the longest-standing admin, else member.
    */
   async removeParticipant(callerId: string, conversationId: string, userId: string): Promise<void> {
-    await this.repository.transaction(async (tx) => {
+    const change = await this.repository.transaction(async (tx) => {
       await lockConversation(tx, conversationId);
       const caller = await requireMembershipIn(tx, conversationId, callerId);
       if (caller.type !== 'group') throw new ForbiddenException('Direct conversations have exactly two participants');
@@ -176,10 +183,15 @@ export class ConversationsService {
       if (!role) throw new NotFoundException('Participant not found');
       if (role === 'owner') await tx.handOverOwnership(conversationId);
       await tx.touch(conversationId);
+      return (await tx.changeMark(conversationId))!;
     });
     const view = await this.viewOf(conversationId, 'all');
     // The removed user hears of it too, so that their devices drop the conversation.
-    this.events.publish('conversation.updated', { recipients: [...memberIds(view), userId], conversation: view });
+    this.events.publish('conversation.updated', {
+      recipients: [...memberIds(view), userId],
+      change,
+      conversation: view,
+    });
   }
 
   // ---- read markers ------------------------------------------------------
@@ -190,6 +202,7 @@ export class ConversationsService {
     if (moved.after > moved.before) {
       this.events.publish('message.read', {
         recipients: moved.memberIds,
+        change: moved.change,
         conversationId,
         userId: callerId,
         seq: moved.after,
@@ -212,6 +225,7 @@ export class ConversationsService {
       if (recipients.length) {
         this.events.publish('message.delivered', {
           recipients,
+          change: moved.change,
           conversationId,
           userId: callerId,
           seq: moved.after,
@@ -227,7 +241,7 @@ export class ConversationsService {
     callerId: string,
     conversationId: string,
     seq: number,
-  ): Promise<{ before: number; after: number; at: Date; memberIds: string[] }> {
+  ): Promise<MovedMarker> {
     const moved = await this.repository.moveMarker(column, callerId, conversationId, seq);
     if (!moved) throw new NotFoundException(NOT_FOUND);
     return moved;
@@ -272,10 +286,33 @@ export class ConversationsService {
    * takes part (a sync renders its log entries with it; the caller checked the viewer's right).
    */
   async viewsFor(conversationIds: readonly string[], viewerId: string): Promise<Map<string, ConversationDto>> {
-    if (!conversationIds.length) return new Map();
+    return (await this.viewsForEach(conversationIds, [viewerId])).get(viewerId)!;
+  }
+
+  /** The same for several viewers at once, in the same fixed number of queries (live repair, LogFollower). */
+  async viewsForEach(
+    conversationIds: readonly string[],
+    viewerIds: readonly string[],
+  ): Promise<Map<string, Map<string, ConversationDto>>> {
+    const byViewer = new Map(viewerIds.map((id) => [id, new Map<string, ConversationDto>()]));
+    if (!conversationIds.length || !viewerIds.length) return byViewer;
     const rows = await this.repository.findByIds([...new Set(conversationIds)]);
-    const dtos = await this.toDtos(await this.buildViews(rows, () => [viewerId]), viewerId);
-    return new Map(dtos.map((dto) => [dto.id, dto]));
+    const views = await this.buildViews(rows, () => [...viewerIds]);
+    const presence = await this.presence.getMany([...new Set(views.flatMap((v) => v.participants.map((p) => p.id)))]);
+    for (const [viewerId, dtos] of byViewer) {
+      for (const view of views) dtos.set(view.id, ConversationDto.fromView(view, viewerId, presence));
+    }
+    return byViewer;
+  }
+
+  /** Current participants of each conversation: one query for any number. */
+  async memberIdsOf(conversationIds: readonly string[]): Promise<Map<string, string[]>> {
+    const members = new Map(conversationIds.map((id) => [id, [] as string[]]));
+    if (!conversationIds.length) return members;
+    for (const row of await this.repository.participantsOf([...new Set(conversationIds)])) {
+      members.get(row.conversation_id)?.push(row.user_id);
+    }
+    return members;
   }
 
   // ---- views -------------------------------------------------------------

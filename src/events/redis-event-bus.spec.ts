@@ -28,7 +28,13 @@ describe('RedisEventBus: own events', () => {
   let seen: number[];
   const flush = () => new Promise((resolve) => setImmediate(resolve));
   const send = (seq: number) =>
-    bus.publish('message.deleted', { recipients: [], conversationId: 'c', messageId: 'm', seq });
+    bus.publish('message.deleted', {
+      recipients: [],
+      change: { xid: '1', pos: seq },
+      conversationId: 'c',
+      messageId: 'm',
+      seq,
+    });
   /** Redis hands a publish to the subscriber. */
   const echo = (index: number) => sub.emit('message', 'parley:events', pub.published[index].text);
 

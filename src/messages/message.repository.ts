@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { changeMarkIn, type ChangeMark } from '../database/change-mark';
 import { queryRows } from '../database/sql';
 import { MESSAGE_COLUMNS, type MessageRow } from './message-view';
 
@@ -61,48 +62,63 @@ export class MessageRepository {
   }
 
   /** The edited row, or undefined when the message was deleted meanwhile. */
-  async updateContent(messageId: string, content: string): Promise<MessageRow | undefined> {
-    const [row] = await queryRows<MessageRow>(
-      this.dataSource,
-      `UPDATE messages SET content = $2, edited_at = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL RETURNING ${RETURNING}`,
-      [messageId, content],
-    );
-    return row;
-  }
-
-  /** Content and reactions go, the seq stays; false when it was deleted already. */
-  softDelete(messageId: string, deletedBy: string): Promise<boolean> {
+  /** The edited row and its change mark; undefined when the message was deleted meanwhile. */
+  updateContent(messageId: string, content: string): Promise<{ row: MessageRow; change: ChangeMark } | undefined> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows<{ seq: number }>(
+      const [row] = await queryRows<MessageRow>(
         manager,
-        `UPDATE messages SET content = NULL, deleted_at = clock_timestamp(), deleted_by = $2
-          WHERE id = $1 AND deleted_at IS NULL RETURNING seq`,
-        [messageId, deletedBy],
+        `UPDATE messages SET content = $2, edited_at = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL RETURNING ${RETURNING}`,
+        [messageId, content],
       );
-      if (rows.length) await queryRows(manager, 'DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
-      return rows.length > 0;
+      return row && { row, change: (await changeMarkIn(manager, row.conversation_id))! };
     });
   }
 
-  /** True when the reaction was not there yet. */
-  async addReaction(messageId: string, userId: string, emoji: string): Promise<boolean> {
-    const rows = await queryRows(
-      this.dataSource,
+  /** Content and reactions go, the seq stays; undefined when it was deleted already. */
+  softDelete(messageId: string, deletedBy: string): Promise<ChangeMark | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      const [row] = await queryRows<{ conversation_id: string }>(
+        manager,
+        `UPDATE messages SET content = NULL, deleted_at = clock_timestamp(), deleted_by = $2
+          WHERE id = $1 AND deleted_at IS NULL RETURNING conversation_id`,
+        [messageId, deletedBy],
+      );
+      if (!row) return undefined;
+      await queryRows(manager, 'DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
+      return changeMarkIn(manager, row.conversation_id);
+    });
+  }
+
+  /** The change mark when the reaction was not there yet. */
+  addReaction(messageId: string, userId: string, emoji: string): Promise<ChangeMark | undefined> {
+    return this.changeReaction(
+      messageId,
       `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING RETURNING 1`,
       [messageId, userId, emoji],
     );
-    return rows.length > 0;
   }
 
-  /** True when the reaction was there. */
-  async removeReaction(messageId: string, userId: string, emoji: string): Promise<boolean> {
-    const rows = await queryRows(
-      this.dataSource,
+  /** The change mark when the reaction was there. */
+  removeReaction(messageId: string, userId: string, emoji: string): Promise<ChangeMark | undefined> {
+    return this.changeReaction(
+      messageId,
       'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1',
       [messageId, userId, emoji],
     );
-    return rows.length > 0;
+  }
+
+  private changeReaction(messageId: string, sql: string, parameters: unknown[]): Promise<ChangeMark | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      const changed = await queryRows(manager, sql, parameters);
+      if (!changed.length) return undefined;
+      const [message] = await queryRows<{ conversation_id: string }>(
+        manager,
+        'SELECT conversation_id FROM messages WHERE id = $1',
+        [messageId],
+      );
+      return changeMarkIn(manager, message.conversation_id);
+    });
   }
 
   /** Reactions of the messages, per emoji in order of first use, with who reacted. */

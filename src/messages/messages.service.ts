@@ -161,6 +161,7 @@ export class MessagesService {
     this.metrics.messagesCreated.inc();
     this.events.publish('message.created', {
       recipients: sent.memberIds,
+      change: sent.change,
       conversationId,
       message,
       previousCreatedAt: sent.previousCreatedAt?.toISOString() ?? null,
@@ -195,9 +196,10 @@ export class MessagesService {
 
     const updated = await this.repository.updateContent(messageId, content);
     if (!updated) throw new ForbiddenException('The message was deleted');
-    const [message] = await this.summaries.withReactions([updated]);
+    const [message] = await this.summaries.withReactions([updated.row]);
     this.events.publish('message.updated', {
       recipients: await this.conversations.memberIds(row.conversation_id),
+      change: updated.change,
       conversationId: row.conversation_id,
       message,
     });
@@ -212,9 +214,11 @@ export class MessagesService {
       throw new ForbiddenException('Only the sender or the group owner can delete a message');
     if (row.deleted_at) return;
 
-    if (!(await this.repository.softDelete(messageId, userId))) return;
+    const change = await this.repository.softDelete(messageId, userId);
+    if (!change) return;
     this.events.publish('message.deleted', {
       recipients: await this.conversations.memberIds(row.conversation_id),
+      change,
       conversationId: row.conversation_id,
       messageId,
       seq: row.seq,

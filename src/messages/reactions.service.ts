@@ -1,5 +1,6 @@
 import { BadRequestException, ForbiddenException, Injectable } from '@nestjs/common';
 import { ConversationsService } from '../conversations/conversations.service';
+import type { ChangeMark } from '../database/change-mark';
 import { EventBus } from '../events/event-bus';
 import { normalizeEmoji } from './emoji';
 import { MessageSummariesService } from './message-summaries.service';
@@ -36,19 +37,20 @@ export class ReactionsService {
     userId: string,
     messageId: string,
     rawEmoji: string,
-    apply: (emoji: string) => Promise<boolean>,
+    apply: (emoji: string) => Promise<ChangeMark | undefined>,
   ): Promise<MessageReactions> {
     const emoji = normalizeEmoji(rawEmoji);
     if (!emoji) throw new BadRequestException(['emoji must be exactly one emoji']);
     const { row } = await this.messages.requireAccessibleMessage(messageId, userId);
     if (row.deleted_at) throw new ForbiddenException('The message was deleted');
 
-    const changed = await apply(emoji);
+    const change = await apply(emoji);
     const reactions = (await this.summaries.reactionsByMessage([messageId])).get(messageId) ?? [];
     const result = { conversationId: row.conversation_id, messageId, reactions };
-    if (changed) {
+    if (change) {
       this.events.publish('reaction.updated', {
         recipients: await this.conversations.memberIds(row.conversation_id),
+        change,
         ...result,
       });
     }

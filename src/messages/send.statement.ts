@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { ChangeMark } from '../database/change-mark';
 import { preparedRows } from '../database/sql';
 import { MESSAGE_COLUMNS, type MessageRow } from './message-view';
 
@@ -27,7 +28,8 @@ export interface SendItem {
 }
 
 /** A stored message and its conversation's participants, or undefined when the send was not accepted. */
-export type Sent = { row: MessageRow; memberIds: string[]; previousCreatedAt: Date | null } | undefined;
+export type Sent =
+  { row: MessageRow; memberIds: string[]; previousCreatedAt: Date | null; change: ChangeMark } | undefined;
 
 const RETURNING = MESSAGE_COLUMNS.replace(/m\./g, '');
 
@@ -98,7 +100,8 @@ const SEND_ONE_SQL = `WITH ${allocateSeqCte(
   logged AS (
     INSERT INTO change_log (conversation_id, pos, kind, message_id, seq)
     SELECT inserted.conversation_id, allocated.pos, 'message.created', inserted.id, inserted.seq FROM inserted, allocated)
-  SELECT inserted.*, 0 AS ord, allocated.member_ids, ${PREVIOUS_CREATED_AT} FROM inserted, allocated`;
+  SELECT inserted.*, 0 AS ord, allocated.member_ids, allocated.pos::text AS pos, pg_current_xact_id()::text AS xid,
+         ${PREVIOUS_CREATED_AT} FROM inserted, allocated`;
 
 /**
  * Several messages: each one's sender must take part and its reply target be in the
@@ -123,7 +126,8 @@ const SEND_MANY_SQL = `WITH input AS (
     INSERT INTO change_log (conversation_id, pos, kind, message_id, seq)
     SELECT inserted.conversation_id, numbered.pos, 'message.created', inserted.id, inserted.seq
       FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq)
-  SELECT inserted.*, numbered.ord, numbered.member_ids, ${PREVIOUS_CREATED_AT}
+  SELECT inserted.*, numbered.ord, numbered.member_ids, numbered.pos::text AS pos, pg_current_xact_id()::text AS xid,
+         ${PREVIOUS_CREATED_AT}
     FROM inserted JOIN numbered ON numbered.conversation_id = inserted.conversation_id AND numbered.seq = inserted.seq`;
 
 /** Runs the send for one message or a batch, as named statements prepared once per connection. */
@@ -132,7 +136,13 @@ export class SendStatement {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async store(items: SendItem[]): Promise<Sent[]> {
-    type Row = MessageRow & { ord: number; member_ids: string[]; previous_created_at: Date | null };
+    type Row = MessageRow & {
+      ord: number;
+      member_ids: string[];
+      previous_created_at: Date | null;
+      pos: string;
+      xid: string;
+    };
     // A lone send takes the simpler statement: cheaper for PostgreSQL than a batch of one.
     const rows =
       items.length === 1
@@ -152,8 +162,8 @@ export class SendStatement {
             items.map((i) => i.replyToId),
           ]);
     const sent: Sent[] = items.map(() => undefined);
-    for (const { ord, member_ids: memberIds, previous_created_at: previousCreatedAt, ...row } of rows) {
-      sent[ord] = { row, memberIds, previousCreatedAt };
+    for (const { ord, member_ids: memberIds, previous_created_at: previousCreatedAt, pos, xid, ...row } of rows) {
+      sent[ord] = { row, memberIds, previousCreatedAt, change: { xid, pos: Number(pos) } };
     }
     return sent;
   }

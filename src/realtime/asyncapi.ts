@@ -4,9 +4,16 @@ import { DOMAIN_EVENT_NAMES, type DomainEvents } from '../events/domain-events';
 import { MessageDto, MessageReactionsDto } from '../messages/dto/message.dto';
 import { CLIENT_MESSAGE_ID } from '../messages/dto/send-message.dto';
 import { dtoRef, dtoSchemas, type JsonSchema } from './asyncapi-schemas';
-import type { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
+import type { AuthDto, SendMessageFrameDto, SeqMarkerDto, SyncFrameDto, TypingDto } from './dto/client-events.dto';
 import type { RealtimeGateway } from './realtime.gateway';
-import { CLIENT_EVENTS, CLOSE_CODES, ERROR_CODES, REPLY_EVENTS, type WsErrorData } from './ws-protocol';
+import {
+  CLIENT_EVENTS,
+  CLOSE_CODES,
+  ERROR_CODES,
+  REPLY_EVENTS,
+  STORED_CHANGE_EVENTS,
+  type WsErrorData,
+} from './ws-protocol';
 
 const uuid = { type: 'string', format: 'uuid' };
 const time = { type: 'string', format: 'date-time' };
@@ -22,8 +29,8 @@ const obj = <T>(properties: Fields<T>, optional: (keyof T & string)[] = []): Jso
   additionalProperties: false,
 });
 
-/** What a push carries: the domain event's payload less `recipients` (FanoutService's default renderer). */
-type Pushed<K extends keyof DomainEvents> = Omit<DomainEvents[K], 'recipients'>;
+/** What a push carries: the domain event's payload less `recipients` and `change` (FanoutService's default renderer). */
+type Pushed<K extends keyof DomainEvents> = Omit<DomainEvents[K], 'recipients' | 'change'>;
 /** What a gateway handler replies with. */
 type ReplyData<K extends keyof RealtimeGateway> = RealtimeGateway[K] extends (...args: any[]) => infer R
   ? Awaited<R> extends { data: infer D }
@@ -47,6 +54,14 @@ const CLIENT_PAYLOADS: Record<(typeof CLIENT_EVENTS)[number], JsonSchema> = {
   typing: obj<TypingDto>({ conversationId: uuid, isTyping: { type: 'boolean' } }),
   read: obj<SeqMarkerDto>({ conversationId: uuid, seq }),
   delivered: obj<SeqMarkerDto>({ conversationId: uuid, seq }),
+  sync: obj<SyncFrameDto>({
+    since: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 8192,
+      description: 'A token from GET /api/v1/sync or a `synced` frame: replays every change since it, then `synced`',
+    },
+  }),
   'message.send': obj<SendMessageFrameDto>(
     {
       conversationId: uuid,
@@ -71,6 +86,14 @@ const SERVER_PAYLOADS: Record<(typeof REPLY_EVENTS)[number] | keyof DomainEvents
   'auth.ok': obj<ReplyData<'auth'>>({ expiresAt: time }),
   'read.ok': obj<ReplyData<'read'>>({ conversationId: uuid, lastReadSeq: seq }),
   'message.ack': obj<ReplyData<'send'>>({ clientMessageId: { type: 'string' }, message: dtoRef(MessageDto) }),
+  synced: obj<{ token: string }>({
+    token: {
+      type: 'string',
+      description:
+        'The replay is complete: every change up to this token was sent. Keep it (with the positions of the ' +
+        'frames after it) and resume from it next time; live events follow',
+    },
+  }),
   error: obj<WsErrorData>(
     {
       code: { type: 'string', enum: Object.values(ERROR_CODES) },
@@ -109,13 +132,20 @@ export interface AsyncApiServer {
   protocol: 'ws' | 'wss';
 }
 
-function message(name: string, payload: JsonSchema, summary: string) {
-  return {
-    name,
-    summary,
-    contentType: 'application/json',
-    payload: obj<{ event: string; data: unknown }>({ event: { type: 'string', const: name }, data: payload }),
-  };
+function message(name: string, payload: JsonSchema, summary: string, stored = false) {
+  const envelope = stored
+    ? obj<{ event: string; data: unknown; conversationId: string; pos: number }>({
+        event: { type: 'string', const: name },
+        data: payload,
+        conversationId: uuid,
+        pos: {
+          type: 'integer',
+          minimum: 1,
+          description: "The change's position in its conversation's log: ascending in commit order",
+        },
+      })
+    : obj<{ event: string; data: unknown }>({ event: { type: 'string', const: name }, data: payload });
+  return { name, summary, contentType: 'application/json', payload: envelope };
 }
 
 const DESCRIPTION = [
@@ -126,9 +156,15 @@ const DESCRIPTION = [
   `Frames over WS_MAX_FRAME_BYTES close with ${CLOSE_CODES.messageTooBig}; one more socket than MAX_CONNECTIONS_PER_USER closes with ${CLOSE_CODES.tooManyConnections}; `,
   `a socket flooding far past RATE_WS_PER_SEC closes with ${CLOSE_CODES.policyViolation}; a slow consumer whose buffer passes WS_MAX_BUFFERED_BYTES is terminated; `,
   `on shutdown sockets close with ${CLOSE_CODES.goingAway}. Anything else wrong gets an \`error\` frame and the socket stays open.`,
-  'Events of one conversation arrive in seq order per socket, never out of order; a seq that does not arrive within 1 s is skipped (the client sees the gap) ',
-  'and catches up with GET /api/v1/conversations/:id/messages?after=<last seq>, as after a reconnect. ',
+  'Events of one conversation arrive in seq order per socket; a seq that does not arrive within 1 s is skipped (the client sees the gap) ',
+  'and pushed later from the change log, out of order (or fetched with GET /api/v1/conversations/:id/messages?after=<last seq>). ',
   '`error {code: unavailable}` means the database is down or restarting: send the same frame again later. ',
+  'A stored change (a message created, edited or deleted, a reaction, a read or delivery marker, a conversation created or updated) ',
+  'also carries `conversationId` and `pos`, its place in the change log. To resume after being away, connect to `/ws?token=...&since=<sync token>` ',
+  '(or send `sync {since}` first thing after `connected`): the changes since the token arrive as these same events, then `synced {token}`, then live events, ',
+  'none missing and none twice at the switch. A token that is invalid, foreign or older than SYNC_RETENTION_MS: `error {code: resync_required}` ',
+  '(bootstrap again with GET /api/v1/sync). Live events are never lost: one whose bus message was lost is pushed from the log within about ',
+  'LOG_FOLLOW_MS + LIVE_REPAIR_AFTER_MS (1 s by default), then possibly after later ones. ',
   "Message, Conversation and the schemas they use are the REST API's (MessageDto, ConversationDto... in /docs-json).",
 ].join('');
 
@@ -142,7 +178,12 @@ function buildStaticPart(): Record<string, unknown> {
   for (const name of REPLY_EVENTS)
     messages[`server.${name}`] = message(name, SERVER_PAYLOADS[name], 'server to client');
   for (const name of DOMAIN_EVENT_NAMES) {
-    messages[`server.${name}`] = message(name, SERVER_PAYLOADS[name], 'server to client');
+    messages[`server.${name}`] = message(
+      name,
+      SERVER_PAYLOADS[name],
+      'server to client',
+      STORED_CHANGE_EVENTS.has(name),
+    );
   }
   const refs = (prefix: string) =>
     Object.keys(messages)

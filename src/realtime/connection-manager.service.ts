@@ -12,7 +12,9 @@ import { ConnectionRegistry } from './connection-registry.service';
 import type { FrameGate } from './parley-ws.adapter';
 import { RealtimeMetrics } from './realtime.metrics';
 import type { RealtimeConfig } from './realtime.config';
+import { ResumeService } from './resume.service';
 import { TypingService } from './typing.service';
+import { WsException } from '@nestjs/websockets';
 import { wsError } from './ws-error.filter';
 import { CLOSE_CODES, ERROR_CODES, frame } from './ws-protocol';
 
@@ -45,6 +47,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     private readonly limits: RateLimitsService,
     private readonly drain: DrainState,
     private readonly metrics: RealtimeMetrics,
+    private readonly resume: ResumeService,
     config: ConfigService<RealtimeConfig, true>,
   ) {
     this.maxFrameBytes = config.get('WS_MAX_FRAME_BYTES', { infer: true });
@@ -93,8 +96,11 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
       return;
     }
     const connection = new Connection(socket, auth.userId, auth.expiresAt, this.send);
+    const since = sinceOf(request);
+    // Held from now on: the resume's replay then reads a snapshot taken after this.
+    if (since) this.resume.hold(connection);
     this.registry.add(connection);
-    connection.ready = this.admit(connection);
+    connection.ready = this.admit(connection, since);
   }
 
   /** The socket closed: what it held goes (registry, frame count, typing, presence slot). */
@@ -107,7 +113,7 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     this.updateGauges();
   }
 
-  private async admit(connection: Connection): Promise<boolean> {
+  private async admit(connection: Connection, since?: string): Promise<boolean> {
     const { socket, userId } = connection;
     let exists: boolean;
     try {
@@ -143,7 +149,20 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
       }),
     );
     this.updateGauges();
+    if (since) void this.resumeFromUpgrade(connection, since);
     return true;
+  }
+
+  /** `?since=`: the replay right after `connected`; a failure is an `error` frame, as for a `sync` frame. */
+  private async resumeFromUpgrade(connection: Connection, since: string): Promise<void> {
+    try {
+      await this.resume.resume(connection, since);
+    } catch (error) {
+      const body = error instanceof WsException ? (error.getError() as { code: string; message: string }) : undefined;
+      if (!body) this.logger.error({ err: error, userId: connection.userId }, 'resume failed');
+      const data = body ?? { code: ERROR_CODES.internal, message: 'Internal error' };
+      this.send(connection, frame('error', { ...data, event: 'sync' }));
+    }
   }
 
   private refuse(connection: Connection, code: number, reason: string): false {
@@ -206,6 +225,12 @@ export class ConnectionManager implements FrameGate, OnModuleInit, OnModuleDestr
     this.metrics.connections.set(this.registry.size);
     this.metrics.onlineUsers.set(this.presence.onlineCount);
   }
+}
+
+/** `?since=<sync token>`: resume on connect. */
+function sinceOf(request: IncomingMessage): string | undefined {
+  const since = new URL(request.url ?? '/', 'ws://localhost').searchParams.get('since');
+  return since || undefined;
 }
 
 /** `?token=` (browsers) or `Authorization: Bearer` (servers). */

@@ -3,7 +3,11 @@ import { ConfigService } from '@nestjs/config';
 import { WebSocket } from 'ws';
 import type { RealtimeConfig } from './realtime.config';
 import type { Connection } from './connection';
+import type { StoredChange } from './fanout.service';
 import { RealtimeMetrics } from './realtime.metrics';
+
+/** How many pushed changes a socket remembers for a `sync` frame that comes late (Connection.pushed). */
+export const LIVE_PUSHED_KEPT = 10_000;
 
 /**
  * Open sockets of this instance, by user and by socket. Fan-out reads it to find
@@ -65,25 +69,40 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Sends one serialised frame. A slow consumer whose unsent data passed
+   * Sends one serialised frame (`written`: once it has left for the network, or failed). A slow consumer whose unsent data passed
    * WS_MAX_BUFFERED_BYTES is terminated instead: memory stays bounded, and the
    * client reconnects and catches up with `after=<seq>`.
    */
-  send(connection: Connection, text: string): void {
+  send(connection: Connection, text: string, written?: () => void): void {
     const socket = connection.socket;
-    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.readyState !== WebSocket.OPEN) return written?.();
     if (socket.bufferedAmount > this.maxBufferedBytes) {
       this.metrics.slowConsumers.inc();
       socket.terminate();
-      return;
+      return written?.();
     }
-    socket.send(text);
+    socket.send(text, written && (() => written()));
     this.metrics.framesOut.inc();
   }
 
-  sendToUser(userId: string, text: string, except?: Connection): void {
+  /** To every socket of the user; a stored change's frame waits on a socket that is replaying (Connection.held). */
+  sendToUser(userId: string, text: string, stored?: StoredChange): void {
     const sockets = this.byUser.get(userId);
     if (!sockets) return;
-    for (const connection of sockets) if (connection !== except) this.send(connection, text);
+    for (const connection of sockets) {
+      if (connection.held) {
+        connection.held.push({ text, xid: stored?.xid });
+        continue;
+      }
+      if (stored && connection.covered) {
+        if (Date.now() > connection.covered.until) connection.covered = undefined;
+        else if (connection.covered.snapshot.sees(stored.xid)) continue;
+      }
+      if (stored && connection.pushed) {
+        if (connection.pushed.size < LIVE_PUSHED_KEPT) connection.pushed.add(`${stored.conversationId}:${stored.pos}`);
+        else connection.pushed = undefined;
+      }
+      this.send(connection, text);
+    }
   }
 }

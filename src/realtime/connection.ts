@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { PresenceSlot } from '../presence/presence.service';
+import type { Snapshot } from '../sync/snapshot';
 import { CLOSE_CODES, ERROR_CODES, frame } from './ws-protocol';
 
 /** What the per-socket frame limit makes of one more frame (see Connection.judgeFrame). */
@@ -20,6 +21,24 @@ export class Connection {
   presenceSlot?: PresenceSlot;
   /** Resolves true once admitted (connection limit checked, `connected` sent); its frames wait for it. */
   ready: Promise<boolean> = Promise.resolve(false);
+  /**
+   * While a resume replays what the client missed (ResumeService): the live frames that
+   * came meanwhile, with the transaction of their stored change, sent after `synced`.
+   */
+  held?: { text: string; xid?: string }[];
+  /** A resume is replaying (one at a time). */
+  resuming = false;
+  /**
+   * What the last resume covered, until `until`: a stored change its snapshot sees was
+   * replayed (or was in the token), so its live frame, late from the bus or repaired from
+   * the log, is not sent again.
+   */
+  covered?: { snapshot: Snapshot; until: number };
+  /**
+   * The stored changes (`conversation:pos`) pushed since `connected`, until the first
+   * `sync` frame (or LIVE_PUSHED_KEPT of them): that replay leaves them out.
+   */
+  pushed?: Set<string> = new Set();
   /** Cleared by each heartbeat ping, set by the pong. */
   private alive = true;
   /** Consecutive frames refused by the rate limit. */

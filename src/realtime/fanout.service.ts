@@ -6,8 +6,9 @@ import { MessageDto, ReactionDto } from '../messages/dto/message.dto';
 import { PresenceService, type PresenceState } from '../presence/presence.service';
 import { ConnectionRegistry } from './connection-registry.service';
 import { RealtimeMetrics } from './realtime.metrics';
+import { ChangeLedger } from './change-ledger';
 import { SeqOrderer } from './seq-orderer';
-import { frame } from './ws-protocol';
+import { changeFrame, frame } from './ws-protocol';
 
 const ORDER_WAIT_MS = 1_000;
 
@@ -27,6 +28,8 @@ const SWEEP_MS = 60_000;
 @Injectable()
 export class FanoutService implements OnModuleInit, OnModuleDestroy {
   private readonly orderer: SeqOrderer;
+  /** Which stored changes were pushed here: the bus's copy and the log follower's repair go out once. */
+  readonly ledger = new ChangeLedger();
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -41,7 +44,10 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => this.orderer.sweep(), SWEEP_MS).unref();
+    this.sweeper = setInterval(() => {
+      this.orderer.sweep();
+      this.ledger.sweep();
+    }, SWEEP_MS).unref();
   }
 
   onModuleDestroy(): void {
@@ -56,21 +62,28 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
   /** In seq order per conversation (see SeqOrderer). */
   messageCreated(event: DomainEventOf<'message.created'>): void {
     const started = performance.now();
-    const { message, previousCreatedAt } = event.payload;
+    const { message, previousCreatedAt, conversationId, change } = event.payload;
+    if (!this.ledger.take(conversationId, change.pos)) return;
     const sinceMs = previousCreatedAt === null ? null : Date.parse(message.createdAt) - Date.parse(previousCreatedAt);
-    this.orderer.push(message.conversationId, message.seq, { sinceMs }, () => this.deliver(event, started));
+    const queued = this.orderer.push(conversationId, message.seq, { sinceMs }, () => this.deliver(event, started));
+    // Too late for the order: the log follower pushes it (out of order, but not lost).
+    if (!queued) this.ledger.release(conversationId, change.pos);
   }
 
   /** An event about a conversation's messages: never ahead of a message.created being held. */
   behindHeldMessages(event: DomainEventOf<ConversationMessageEvent>): void {
     const started = performance.now();
-    this.orderer.after(event.payload.conversationId, () => this.deliver(event, started));
+    const { conversationId, change } = event.payload;
+    if (!this.ledger.take(conversationId, change.pos)) return;
+    this.orderer.after(conversationId, () => this.deliver(event, started));
   }
 
   /** With the participants' presence as of now (one lookup per event). */
   conversation(event: DomainEventOf<'conversation.created' | 'conversation.updated'>): void {
     const started = performance.now();
-    const ids = event.payload.conversation.participants.map((p) => p.id);
+    const { conversation, change } = event.payload;
+    if (!this.ledger.take(conversation.id, change.pos)) return;
+    const ids = conversation.participants.map((p) => p.id);
     void this.presence.getMany(ids).then((presence) => this.deliver(event, started, presence));
   }
 
@@ -81,14 +94,15 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
 
   private deliver(event: DomainEvent, started: number, presence = new Map<string, PresenceState>()): void {
     const { recipients } = event.payload;
-    const render = this.renderer(event, presence);
+    const stored = storedChange(event);
+    const render = this.renderer(event, presence, stored);
     let shared: string | undefined;
     for (const userId of recipients) {
       if (!this.registry.socketsOf(userId)) continue;
       // Typing is never sent back to the typist, not even to their other devices.
       if (event.name === 'typing' && userId === event.payload.userId) continue;
       const text = render.perViewer ? render.frame(userId) : (shared ??= render.frame(userId));
-      this.registry.sendToUser(userId, text);
+      this.registry.sendToUser(userId, text, stored);
     }
     this.metrics.fanoutDuration.observe((performance.now() - started) / 1000);
   }
@@ -96,22 +110,23 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
   private renderer(
     event: DomainEvent,
     presence: Map<string, PresenceState>,
+    at: StoredChange | undefined,
   ): { perViewer: boolean; frame: (viewerId: string) => string } {
+    const write = (data: unknown) => (at ? changeFrame(event.name, data, at) : frame(event.name, data));
     switch (event.name) {
       case 'message.created':
       case 'message.updated': {
         const { message } = event.payload;
         return {
           perViewer: message.reactions.length > 0,
-          frame: (viewer) => frame(event.name, MessageDto.fromView(message, viewer)),
+          frame: (viewer) => write(MessageDto.fromView(message, viewer)),
         };
       }
       case 'reaction.updated': {
         const { conversationId, messageId, reactions } = event.payload;
         return {
           perViewer: true,
-          frame: (viewer) =>
-            frame(event.name, { conversationId, messageId, reactions: ReactionDto.fromViews(reactions, viewer) }),
+          frame: (viewer) => write({ conversationId, messageId, reactions: ReactionDto.fromViews(reactions, viewer) }),
         };
       }
       case 'conversation.created':
@@ -119,13 +134,38 @@ export class FanoutService implements OnModuleInit, OnModuleDestroy {
         const { conversation } = event.payload;
         return {
           perViewer: true,
-          frame: (viewer) => frame(event.name, ConversationDto.fromView(conversation, viewer, presence)),
+          frame: (viewer) => write(ConversationDto.fromView(conversation, viewer, presence)),
         };
       }
-      default: {
+      case 'typing':
+      case 'presence': {
         const { recipients: _recipients, ...data } = event.payload;
-        return { perViewer: false, frame: () => frame(event.name, data) };
+        return { perViewer: false, frame: () => write(data) };
+      }
+      default: {
+        const { recipients: _recipients, change: _change, ...data } = event.payload;
+        return { perViewer: false, frame: () => write(data) };
       }
     }
+  }
+}
+
+/** A stored change's place in the log (on its frame) and its transaction (for a resuming socket). */
+export interface StoredChange {
+  conversationId: string;
+  pos: number;
+  xid: string;
+}
+
+function storedChange(event: DomainEvent): StoredChange | undefined {
+  switch (event.name) {
+    case 'typing':
+    case 'presence':
+      return undefined;
+    case 'conversation.created':
+    case 'conversation.updated':
+      return { conversationId: event.payload.conversation.id, ...event.payload.change };
+    default:
+      return { conversationId: event.payload.conversationId, ...event.payload.change };
   }
 }

@@ -16,4 +16,12 @@ export class RealtimeConfig {
 
   @IntVariable(100)
   TYPING_TTL_MS = 5_000;
+
+  /** How often each instance reads the change log for changes whose live event never came (LogFollower). */
+  @IntVariable(10, 60_000)
+  LOG_FOLLOW_MS = 250;
+
+  /** How long a committed change's event may take to arrive before the log follower pushes it itself. */
+  @IntVariable(10, 600_000)
+  LIVE_REPAIR_AFTER_MS = 750;
 }

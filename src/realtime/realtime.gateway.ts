@@ -15,8 +15,9 @@ import { OnDomainEvent } from '../events/on-domain-event.decorator';
 import { MessageDto } from '../messages/dto/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { ConnectionManager } from './connection-manager.service';
-import { AuthDto, SendMessageFrameDto, SeqMarkerDto, TypingDto } from './dto/client-events.dto';
+import { AuthDto, SendMessageFrameDto, SeqMarkerDto, SyncFrameDto, TypingDto } from './dto/client-events.dto';
 import { FanoutService, type ConversationMessageEvent } from './fanout.service';
+import { ResumeService } from './resume.service';
 import { TypingService } from './typing.service';
 import { WsAuthGuard } from './ws-auth.guard';
 import { WsErrorFilter } from './ws-error.filter';
@@ -40,6 +41,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
     private readonly fanout: FanoutService,
+    private readonly resume: ResumeService,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -101,6 +103,12 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
       event: 'message.ack',
       data: { clientMessageId: body.clientMessageId, message: MessageDto.fromView(message, userId) },
     };
+  }
+
+  /** Replays what the client missed since its token, then `synced {token}`, then live (ResumeService). */
+  @SubscribeMessage('sync')
+  async syncSince(@ConnectedSocket() socket: WebSocket, @MessageBody() body: SyncFrameDto): Promise<void> {
+    await this.resume.resume(this.connections.connectionOf(socket), body.since);
   }
 
   // ---- pushes: every domain event that reaches clients --------------------

@@ -17,6 +17,8 @@ export class RealtimeMetrics {
   readonly fanoutDuration: Histogram;
   readonly orderWaitsExpired: Counter;
   readonly orderLateDropped: Counter;
+  readonly liveRepaired: Counter;
+  readonly followFailures: Counter;
   private readonly closes: Counter<'code'>;
 
   constructor(metrics: MetricsService) {
@@ -57,7 +59,17 @@ export class RealtimeMetrics {
     });
     this.orderLateDropped = new Counter({
       name: 'ws_order_late_dropped_total',
-      help: 'message.created that came after its wait had ended: not pushed (clients fetch it when they see the gap)',
+      help: 'message.created that came after its wait had ended: not pushed in order (the log follower pushes it)',
+      registers,
+    });
+    this.liveRepaired = new Counter({
+      name: 'ws_live_repaired_total',
+      help: 'Stored changes pushed from the change log because their event did not reach this instance in time',
+      registers,
+    });
+    this.followFailures = new Counter({
+      name: 'ws_log_follow_failures_total',
+      help: 'Reads of the change log by the log follower that failed (retried at the next tick)',
       registers,
     });
   }

@@ -50,15 +50,16 @@ export class SeqOrderer {
     private readonly idleMs = 600_000,
   ) {}
 
-  push(conversationId: string, seq: number, predecessor: Predecessor, deliver: () => void, now = Date.now()): void {
+  /** False when the seq came too late to be delivered in order (it is dropped, `deliver` is never called). */
+  push(conversationId: string, seq: number, predecessor: Predecessor, deliver: () => void, now = Date.now()): boolean {
     const mayWait = seq > 1 && (predecessor.sinceMs === null || predecessor.sinceMs < this.waitMs);
     let order = this.conversations.get(conversationId);
     if (!order) {
       order = { next: mayWait ? seq - 1 : seq, started: false, pending: new Map(), trailing: [], touchedAt: now };
       this.conversations.set(conversationId, order);
     } else if (order.started && seq < order.next) {
-      this.observer.droppedLate?.(); // its wait is over: the later ones went, the client fetches it
-      return;
+      this.observer.droppedLate?.(); // its wait is over: the later ones went
+      return false;
     } else if (!order.started && seq <= order.next) {
       order.next = mayWait ? seq - 1 : seq; // an earlier message of the start being found
     }
@@ -70,6 +71,7 @@ export class SeqOrderer {
     if (order.pending.size && !order.timer) {
       order.timer = setTimeout(() => this.flush(conversationId), this.waitMs);
     }
+    return true;
   }
 
   /**

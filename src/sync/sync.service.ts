@@ -6,9 +6,11 @@ import type { AuthConfig } from '../auth/auth.config';
 import { Clock } from '../common/clock';
 import { inOneSnapshot } from '../database/sql';
 import { ConversationsService } from '../conversations/conversations.service';
+import type { MessageView } from '../contracts/views';
+import type { ConversationDto } from '../conversations/dto/conversation.dto';
 import { MessageDto, ReactionDto } from '../messages/dto/message.dto';
 import { MessageSummariesService } from '../messages/message-summaries.service';
-import { ChangeLogRepository, type ChangeRow } from './change-log.repository';
+import { ChangeLogRepository, type ChangeRow, type LogPoint } from './change-log.repository';
 import type { SyncBootstrapDto, SyncChangeDto, SyncPageDto } from './dto/sync.dto';
 import type { SyncConfig } from './sync.config';
 import { SyncTokens, type SyncPosition } from './sync-token';
@@ -16,6 +18,8 @@ import { SyncTokens, type SyncPosition } from './sync-token';
 /** The code of a 410 (and of the socket's error): the client bootstraps again (GET /sync without `since`). */
 export const RESYNC_REQUIRED = 'resync_required';
 
+/** A resume's page: small enough to stay far below WS_MAX_BUFFERED_BYTES while it is written. */
+const REPLAY_PAGE = 500;
 const PRUNE_EVERY_MS = 60_000;
 /** Kept beyond the retention: a change written just before a token was taken may commit after it. */
 const PRUNE_MARGIN_MS = 60_000;
@@ -60,6 +64,21 @@ export class SyncService implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.pruner);
   }
 
+  // ---- for the live path (realtime/log-follower.service.ts) -----------------
+
+  point(): Promise<LogPoint> {
+    return this.log.point();
+  }
+
+  /** Every change of any conversation since `lo`, up to `hi` (both points of the log). */
+  changesBetween(lo: LogPoint, hi: LogPoint): Promise<(ChangeRow & { xid: string })[]> {
+    return this.log.between(lo, hi);
+  }
+
+  audienceOf(rows: readonly ChangeRow[], userIds: readonly string[]): Promise<Map<string, string[]>> {
+    return this.log.audienceOf(rows, userIds);
+  }
+
   async bootstrap(userId: string): Promise<SyncBootstrapDto> {
     return inOneSnapshot(this.dataSource, async (db) => {
       const lo = await this.log.snapshot(db);
@@ -67,6 +86,25 @@ export class SyncService implements OnModuleInit, OnModuleDestroy {
       const conversations = await this.conversations.allFor(userId);
       return { conversations, token: this.tokens.encode({ user: userId, lo, loAt }), hasMore: false };
     });
+  }
+
+  /**
+   * Every change since `since`, page by page to `deliver` (awaited before the next page),
+   * for a socket's resume: the token to keep, and the snapshot it stands for (changes
+   * visible in it were replayed or were in `since` already).
+   */
+  async replay(
+    userId: string,
+    since: string,
+    deliver: (changes: SyncChangeDto[]) => Promise<void>,
+  ): Promise<{ token: string; snapshot: string }> {
+    let token = since;
+    for (;;) {
+      const page = await this.since(userId, token, REPLAY_PAGE);
+      await deliver(page.changes);
+      token = page.token;
+      if (!page.hasMore) return { token, snapshot: this.tokens.decode(token, userId)!.lo };
+    }
   }
 
   async since(userId: string, token: string, limit: number): Promise<SyncPageDto> {
@@ -92,60 +130,72 @@ export class SyncService implements OnModuleInit, OnModuleDestroy {
             after: { conversationId: last.conversation_id, pos: last.pos },
           }
         : { user: userId, lo: hi, loAt: hiAt };
-      return { changes: await this.render(page, userId), token: this.tokens.encode(next), hasMore };
+      const changes = (await this.render(page, [userId])).get(userId)!;
+      return { changes, token: this.tokens.encode(next), hasMore };
     });
   }
 
-  /** Log entries as the WebSocket's events, with what they name as it is now: a fixed number of queries per page. */
-  private async render(rows: ChangeRow[], viewerId: string): Promise<SyncChangeDto[]> {
+  /**
+   * Log entries as the WebSocket's events, for each viewer, with what they name as it is
+   * now: a fixed number of queries whatever the number of rows and viewers.
+   */
+  async render(rows: ChangeRow[], viewerIds: readonly string[]): Promise<Map<string, SyncChangeDto[]>> {
     const messageIds = rows.filter((r) => r.message_id && r.kind !== 'message.deleted').map((r) => r.message_id!);
     const conversationIds = rows
       .filter((r) => r.kind === 'conversation.created' || r.kind.startsWith('participant.'))
       .map((r) => r.conversation_id);
     const [messages, conversations] = await Promise.all([
       this.summaries.viewsOf(messageIds),
-      this.conversations.viewsFor(conversationIds, viewerId),
+      this.conversations.viewsForEach(conversationIds, viewerIds),
     ]);
-    const changes: SyncChangeDto[] = [];
-    for (const row of rows) {
-      const base = { conversationId: row.conversation_id, pos: Number(row.pos) };
-      const conversationId = row.conversation_id;
-      switch (row.kind) {
-        case 'message.created':
-        case 'message.updated': {
-          const message = messages.get(row.message_id!);
-          if (message) changes.push({ ...base, event: row.kind, data: { ...MessageDto.fromView(message, viewerId) } });
-          break;
-        }
-        case 'message.deleted':
-          changes.push({ ...base, event: row.kind, data: { conversationId, messageId: row.message_id, seq: row.seq } });
-          break;
-        case 'reaction.updated': {
-          const reactions = ReactionDto.fromViews(messages.get(row.message_id!)?.reactions ?? [], viewerId);
-          changes.push({ ...base, event: row.kind, data: { conversationId, messageId: row.message_id, reactions } });
-          break;
-        }
-        case 'message.read':
-          changes.push({
-            ...base,
-            event: row.kind,
-            data: { conversationId, userId: row.user_id, seq: row.seq, readAt: row.at.toISOString() },
-          });
-          break;
-        case 'message.delivered':
-          changes.push({ ...base, event: row.kind, data: { conversationId, userId: row.user_id, seq: row.seq } });
-          break;
-        case 'conversation.created':
-        case 'participant.added':
-        case 'participant.removed': {
-          const conversation = conversations.get(conversationId);
-          const event = row.kind === 'conversation.created' ? 'conversation.created' : 'conversation.updated';
-          if (conversation) changes.push({ ...base, event, data: { ...conversation } });
-          break;
-        }
+    const rendered = new Map<string, SyncChangeDto[]>();
+    for (const viewerId of viewerIds) {
+      const changes: SyncChangeDto[] = [];
+      for (const row of rows) {
+        const change = renderChange(row, viewerId, messages, conversations.get(viewerId)!);
+        if (change) changes.push(change);
       }
+      rendered.set(viewerId, changes);
     }
-    return changes;
+    return rendered;
+  }
+}
+
+function renderChange(
+  row: ChangeRow,
+  viewerId: string,
+  messages: Map<string, MessageView>,
+  conversations: Map<string, ConversationDto>,
+): SyncChangeDto | undefined {
+  const base = { conversationId: row.conversation_id, pos: Number(row.pos) };
+  const conversationId = row.conversation_id;
+  switch (row.kind) {
+    case 'message.created':
+    case 'message.updated': {
+      const message = messages.get(row.message_id!);
+      return message && { ...base, event: row.kind, data: { ...MessageDto.fromView(message, viewerId) } };
+    }
+    case 'message.deleted':
+      return { ...base, event: row.kind, data: { conversationId, messageId: row.message_id, seq: row.seq } };
+    case 'reaction.updated': {
+      const reactions = ReactionDto.fromViews(messages.get(row.message_id!)?.reactions ?? [], viewerId);
+      return { ...base, event: row.kind, data: { conversationId, messageId: row.message_id, reactions } };
+    }
+    case 'message.read':
+      return {
+        ...base,
+        event: row.kind,
+        data: { conversationId, userId: row.user_id, seq: row.seq, readAt: row.at.toISOString() },
+      };
+    case 'message.delivered':
+      return { ...base, event: row.kind, data: { conversationId, userId: row.user_id, seq: row.seq } };
+    case 'conversation.created':
+    case 'participant.added':
+    case 'participant.removed': {
+      const conversation = conversations.get(conversationId);
+      const event = row.kind === 'conversation.created' ? 'conversation.created' : 'conversation.updated';
+      return conversation && { ...base, event, data: { ...conversation } };
+    }
   }
 }
 

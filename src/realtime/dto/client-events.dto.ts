@@ -45,3 +45,10 @@ export class SendMessageFrameDto {
   @IsUUID('all')
   replyToId?: string;
 }
+
+export class SyncFrameDto {
+  /** A token from GET /api/v1/sync or from a `synced` frame. */
+  @IsString()
+  @Length(1, 8_192)
+  since: string;
+}
