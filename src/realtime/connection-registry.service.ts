@@ -6,8 +6,8 @@ import type { Connection } from './connection';
 import type { StoredChange } from './fanout.service';
 import { RealtimeMetrics } from './realtime.metrics';
 
-/** How many pushed changes a socket remembers for a `sync` frame that comes late (Connection.pushed). */
-export const LIVE_PUSHED_KEPT = 10_000;
+/** How long a socket remembers what it was pushed, for a `sync` frame after `connected` (Connection.pushed). */
+export const LIVE_PUSHED_KEPT_MS = 10_000;
 
 /**
  * Open sockets of this instance, by user and by socket. Fan-out reads it to find
@@ -99,8 +99,9 @@ export class ConnectionRegistry {
         else if (connection.covered.snapshot.sees(stored.xid)) continue;
       }
       if (stored && connection.pushed) {
-        if (connection.pushed.size < LIVE_PUSHED_KEPT) connection.pushed.add(`${stored.conversationId}:${stored.pos}`);
-        else connection.pushed = undefined;
+        // A `sync` frame comes first thing after `connected`: memory is not kept for one that never comes.
+        if (Date.now() - connection.openedAt > LIVE_PUSHED_KEPT_MS) connection.pushed = undefined;
+        else connection.pushed.add(`${stored.conversationId}:${stored.pos}`);
       }
       this.send(connection, text);
     }

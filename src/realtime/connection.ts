@@ -35,10 +35,11 @@ export class Connection {
    */
   covered?: { snapshot: Snapshot; until: number };
   /**
-   * The stored changes (`conversation:pos`) pushed since `connected`, until the first
-   * `sync` frame (or LIVE_PUSHED_KEPT of them): that replay leaves them out.
+   * The stored changes (`conversation:pos`) pushed in the socket's first
+   * LIVE_PUSHED_KEPT_MS, until its first `sync` frame: that replay leaves them out.
    */
   pushed?: Set<string> = new Set();
+  readonly openedAt = Date.now();
   /** Cleared by each heartbeat ping, set by the pong. */
   private alive = true;
   /** Consecutive frames refused by the rate limit. */
