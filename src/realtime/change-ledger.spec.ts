@@ -24,4 +24,13 @@ describe('ChangeLedger: each stored change pushed once per instance', () => {
     expect(ledger.size).toBe(1);
     expect(ledger.take('c', 2)).toBe(false);
   });
+
+  it('forgets what the bus took once the follower settles it, and keeps what the follower repaired', () => {
+    const ledger = new ChangeLedger();
+    ledger.take('c', 1);
+    expect(ledger.settle('c', 1)).toBe(false);
+    expect(ledger.settle('c', 2)).toBe(true);
+    expect(ledger.size).toBe(1);
+    expect(ledger.take('c', 2)).toBe(false);
+  });
 });

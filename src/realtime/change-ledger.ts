@@ -1,4 +1,4 @@
-/** How long an entry is kept for the log follower to settle, and how long a repaired change's tombstone drops late copies. */
+/** How long a repaired change's entry drops late copies, and how long an entry waits for a follower that fell behind. */
 export const LEDGER_KEEP_MS = 60_000;
 
 /**
@@ -22,6 +22,18 @@ export class ChangeLedger {
   /** A taken change that was not pushed after all (dropped by the seq orderer): the follower repairs it. */
   release(conversationId: string, pos: number): void {
     this.taken.delete(`${conversationId}:${pos}`);
+  }
+
+  /**
+   * The log follower reached this change. True when it was never taken (its event was
+   * lost): it is taken now, so a late copy from the bus is refused. False when the bus
+   * took it: no second copy comes, so it is forgotten at once and the ledger holds about
+   * one follower step of changes, not LEDGER_KEEP_MS of them.
+   */
+  settle(conversationId: string, pos: number, now = Date.now()): boolean {
+    if (this.take(conversationId, pos, now)) return true;
+    this.taken.delete(`${conversationId}:${pos}`);
+    return false;
   }
 
   sweep(now = Date.now()): void {

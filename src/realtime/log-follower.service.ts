@@ -75,7 +75,7 @@ export class LogFollower implements OnApplicationBootstrap, OnModuleDestroy {
       while (this.points.length && now - this.points[0].takenAt >= this.repairAfterMs) due = this.points.shift();
       if (!due) return;
       const rows = await this.sync.changesBetween(this.followed, due);
-      const lost = rows.filter((row) => this.fanout.ledger.take(row.conversation_id, Number(row.pos)));
+      const lost = rows.filter((row) => this.fanout.ledger.settle(row.conversation_id, Number(row.pos)));
       if (lost.length) {
         try {
           await this.push(lost);
