@@ -20,11 +20,14 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   // Decorators read metadata as soon as a module loads, whichever a test imports first.
   setupFiles: ['reflect-metadata'],
+  // The client (client/) is ESM and imports './x.js' for './x.ts', as Node and browsers resolve it.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
 /**
- * Two tiers (see docs/architecture.md):
+ * Tiers (see docs/architecture.md):
  * - unit: `src/**\/*.spec.ts`, fakes only, no database (`npm run test:unit`);
+ * - client: `client/test/*.spec.ts`, the SDK against fakes (`npm run test:client`);
  * - db: `test/`, on a real PostgreSQL made fresh for the run: `test/medium/` runs services and
  *   repositories without HTTP (`npm run test:medium`), the rest a listening app (`npm run test:e2e`).
  * @type {import('jest').Config}
@@ -34,6 +37,8 @@ module.exports = {
   testTimeout: 20000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
+    // @parley/client: fakes only (a scripted fake server, fake timers), no database.
+    { ...shared, displayName: 'client', roots: ['<rootDir>/client/test'], testRegex: '\\.spec\\.ts$' },
     {
       ...shared,
       displayName: 'db',

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// npm run bench [-- --scenarios=latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync
+// npm run bench [-- --scenarios=latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync,sdk-receive
 //                   --seconds=30 --rate=1000 --target=URL [--peer=URL] --references=no]
 // Starts Parley (embedded PostgreSQL in a temp folder, or DATABASE_URL) unless --target is given;
 // the cluster scenarios start two instances on one PostgreSQL and Redis (REDIS_URL, or the local
 // one; skipped with the reason when none answers). Runs the scenarios, then the same load against
 // the two reference servers, prints a table and writes bench/results/<time>.json.
 import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -16,6 +17,7 @@ import { cpuSampler, round, rssMiB } from './lib/stats.mjs';
 import { connections } from './scenarios/connections.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { latency } from './scenarios/latency.mjs';
+import { sdkReceive } from './scenarios/sdk-receive.mjs';
 import { sync } from './scenarios/sync.mjs';
 import { throughput } from './scenarios/throughput.mjs';
 
@@ -24,11 +26,11 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const seconds = Number(args.seconds ?? 30);
 const rate = Number(args.rate ?? 1000);
 const wanted = (
-  args.scenarios ?? 'latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync'
+  args.scenarios ?? 'latency-rest,latency-ws,cluster-rest,cluster-ws,throughput,fanout,connections,sync,sdk-receive'
 ).split(',');
 
 let built = false;
-/** Compiles once per run: the bench measures what is in src/ now. */
+/** Compiles once per run: the bench measures what is in src/ now (and client/, for sdk-receive). */
 function build() {
   if (built) return;
   execFileSync(
@@ -36,6 +38,8 @@ function build() {
     [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
     { stdio: 'inherit' },
   );
+  const client = createRequire(import.meta.url)('../scripts/lib/client-build.js');
+  if (client.clientBuildIsStale() && client.buildClient() !== 0) throw new Error('the client build failed');
   built = true;
 }
 
@@ -206,7 +210,7 @@ async function startReference(kind) {
 }
 
 const SCENARIOS_OF = {
-  parley: ['latency-rest', 'latency-ws', 'throughput', 'fanout', 'connections', 'sync'],
+  parley: ['latency-rest', 'latency-ws', 'throughput', 'fanout', 'connections', 'sync', 'sdk-receive'],
   cluster: ['cluster-rest', 'cluster-ws'],
   relay: ['latency-rest', 'latency-ws', 'throughput'],
   pgws: ['latency-rest', 'latency-ws', 'throughput'],
@@ -269,6 +273,7 @@ for (const target of targets) {
     await run('throughput', (load) => throughput(parley, { seconds: Math.min(seconds, 15) }, load));
     await run('fanout', (load) => fanout(parley, { members: Number(args.members ?? 1000) }, load));
     await run('sync', (load) => sync(parley, { changes: Number(args.changes ?? 10_000) }, load));
+    await run('sdk-receive', (load) => sdkReceive(parley, { messages: Number(args.messages ?? 20_000), rate }, load));
     await run('connections', (load) =>
       connections(parley, { count: Number(args.sockets ?? 15_000), serverPid: server.pids[0] }, load),
     );

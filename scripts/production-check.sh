@@ -42,7 +42,7 @@ NODE_ENV=production DATABASE_URL="$database_url" JWT_SECRET="$(node -e "console.
 npm_pid=$!
 wait_healthy production "$npm_pid" "$port" "$log"
 echo "production: /health 200 (NODE_ENV=production, dev dependencies pruned)"
-for path in /metrics /docs-json; do
+for path in /metrics /docs-json /demo; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
   [ "$status" = 404 ] || { echo "production: $path answered $status, expected 404" >&2; exit 1; }
 done

@@ -1,24 +1,20 @@
 #!/usr/bin/env node
 // `npm start`: compiles with tsc when a source is newer than the build (a fresh
-// clone, or after an edit), then runs the server in this very process, so that
-// signals reach it directly (the npm scripts `exec` it). A warm start skips the 2 s
-// of a no-op tsc run.
+// clone, or after an edit), and builds the client (client/dist: the SDK and the demo page
+// at /demo) when one of its sources is newer than its build, then runs the server in this
+// very process, so that signals reach it directly (the npm scripts `exec` it). A warm start
+// skips the 2 s of a no-op tsc run, and the client build's 2 s.
 // `npm run start:prod` (--no-build): runs the build as it is, never compiles; an
 // install without dev dependencies has no TypeScript to compile with.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, statSync } = require('node:fs');
+const { existsSync, statSync } = require('node:fs');
 const { join } = require('node:path');
+const { buildClient, clientBuildIsStale, newestMtime } = require('./lib/client-build');
 
 const root = join(__dirname, '..');
 const entry = join(root, 'dist', 'src', 'main.js');
 const sources = ['src', 'migrations', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
-
-function newestMtime(path) {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return readdirSync(path).reduce((newest, name) => Math.max(newest, newestMtime(join(path, name))), stat.mtimeMs);
-}
 
 const noBuild = process.argv.includes('--no-build');
 const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
@@ -56,5 +52,11 @@ if (changed) {
   // tsc leaves an unchanged output file untouched; mark the build as current.
   const now = new Date();
   require('node:fs').utimesSync(entry, now, now);
+}
+// Like the server's compile: silent when it succeeds (stdout is the server's JSON log lines), and a
+// client that does not build stops the start, with its messages.
+if (!noBuild && typescript && clientBuildIsStale()) {
+  const status = buildClient({ quiet: true });
+  if (status !== 0) process.exit(status);
 }
 require(entry);

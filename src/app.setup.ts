@@ -13,9 +13,10 @@ import { PinoNestLogger } from './common/nest-logger';
 import { setupSwagger } from './common/openapi';
 import { jsonBodyMiddleware } from './common/json-body.middleware';
 import { SafeInputPipe } from './common/safe-input.pipe';
-import { docsEnabled } from './config/app.config';
+import { demoEnabled, docsEnabled } from './config/app.config';
 import type { Environment } from './config/environment';
 import { DatabaseAvailability } from './database/database-availability.service';
+import { DEMO_PATH, demoPage } from './demo/demo-page';
 import { DrainState } from './health/drain.service';
 import { metricsTokenGate } from './metrics/metrics-access';
 import { metricsExposure } from './metrics/metrics.config';
@@ -24,6 +25,8 @@ import { ParleyWsAdapter } from './realtime/parley-ws.adapter';
 import { ConnectionManager } from './realtime/connection-manager.service';
 
 export const API_PREFIX = 'api/v1';
+/** Routes served outside API_PREFIX: the probes, the metrics and the AsyncAPI document. */
+export const UNPREFIXED_ROUTES = ['health', 'health/live', 'metrics', 'docs/asyncapi.json'];
 
 /** Everything about the HTTP app that is not a module: shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, env: Environment, logger: PinoLogger): void {
@@ -50,11 +53,14 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   // No upgrade-insecure-requests: it breaks /docs over plain HTTP on a LAN address;
   // TLS is the proxy's job.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
-  // What stays internal in production (DOCS_ENABLED, METRICS_PORT, METRICS_TOKEN): after the timing
-  // (counted as unmatched) and helmet (the refusals carry its headers too).
+  // What stays internal in production (DOCS_ENABLED, DEMO_ENABLED, METRICS_PORT, METRICS_TOKEN): after
+  // the timing (counted as unmatched) and helmet (the refusals carry its headers too).
   const metricsHere = metricsExposure(env) === 'api';
-  app.use(notFoundOutsideApi(docsEnabled(env), metricsHere));
+  const demo = demoEnabled(env);
+  app.use(notFoundOutsideApi(docsEnabled(env), metricsHere, demo));
   if (metricsHere && env.METRICS_TOKEN) app.use(metricsTokenGate(env.METRICS_TOKEN));
+  // Static files with a policy of their own; answers every path under it (a 404 in JSON too).
+  if (demo) app.use(DEMO_PATH, ...demoPage());
   const origins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
@@ -75,7 +81,7 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
   app.use(jsonBodyMiddleware(env.BODY_LIMIT_BYTES));
 
   app.useWebSocketAdapter(new ParleyWsAdapter(app, app.get(ConnectionManager)));
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'metrics', 'docs/asyncapi.json'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   app.useGlobalPipes(
     new SafeInputPipe(),
     new ValidationPipe({
@@ -93,9 +99,10 @@ export function configureApp(app: NestExpressApplication, env: Environment, logg
 /**
  * Nest answers unknown routes in JSON only under API_PREFIX; Express would answer the others
  * with an HTML page. The same 404 for what is not served here: the documents with
- * DOCS_ENABLED=false, /metrics when off or on METRICS_PORT. Every client gets the one error shape.
+ * DOCS_ENABLED=false, the demo page with DEMO_ENABLED=false, /metrics when off or on METRICS_PORT.
+ * Every client gets the one error shape.
  */
-function notFoundOutsideApi(docs: boolean, metrics: boolean) {
+function notFoundOutsideApi(docs: boolean, metrics: boolean, demo: boolean) {
   const routes = new Set([
     '/health',
     '/health/live',
@@ -106,7 +113,14 @@ function notFoundOutsideApi(docs: boolean, metrics: boolean) {
     const path = (req.url ?? '').split('?')[0];
     // Express routes match with or without one trailing slash (`/health/`): so does this.
     const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-    if (path.startsWith(`/${API_PREFIX}/`) || routes.has(bare.toLowerCase()) || (docs && path.startsWith('/docs/')))
+    const lower = bare.toLowerCase();
+    if (
+      path.startsWith(`/${API_PREFIX}/`) ||
+      routes.has(lower) ||
+      (docs && path.startsWith('/docs/')) ||
+      // Express mounts match in any case, as its routes do.
+      (demo && (lower === DEMO_PATH || lower.startsWith(`${DEMO_PATH}/`)))
+    )
       return next();
     writeHttpError(res, 404, `Cannot ${req.method} ${path}`);
   };

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createRootLogger } from './common/logging';
-import { docsEnabled } from './config/app.config';
+import { demoEnabled, docsEnabled } from './config/app.config';
 import { PinoNestLogger } from './common/nest-logger';
 import { ConfigurationError, type Environment } from './config/environment';
 import { loadEnvironment } from './config/load-environment';
@@ -59,10 +59,7 @@ async function bootstrap(): Promise<void> {
     await database.embedded?.stop();
     process.exit(1);
   }
-  logger.info(
-    { port: env.PORT, ms: Date.now() - started },
-    `Parley listening on :${env.PORT}${docsEnabled(env) ? ' (docs at /docs)' : ''}`,
-  );
+  logger.info({ port: env.PORT, ms: Date.now() - started }, `Parley listening on :${env.PORT}${servedPages(env)}`);
 
   // Our own handler rather than enableShutdownHooks(), which re-raises the signal
   // and so exits non-zero; the embedded database must stop after the pool closes.
@@ -96,6 +93,12 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+/** What the start line points a developer at: ` (docs at /docs, demo at /demo)`, or nothing. */
+function servedPages(env: Environment): string {
+  const pages = [docsEnabled(env) && 'docs at /docs', demoEnabled(env) && 'demo at /demo'].filter(Boolean);
+  return pages.length ? ` (${pages.join(', ')})` : '';
 }
 
 void bootstrap();

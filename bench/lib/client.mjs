@@ -45,7 +45,8 @@ export class Parley {
           password: 'bench-password',
         }),
       );
-      for (const session of await Promise.all(batch)) users.push({ id: session.user.id, token: session.accessToken });
+      for (const session of await Promise.all(batch))
+        users.push({ id: session.user.id, username: session.user.username, token: session.accessToken });
     }
     return users;
   }

@@ -22,6 +22,15 @@ export class AppConfig {
   @IsBoolean()
   DOCS_ENABLED?: boolean = undefined;
 
+  /**
+   * Serve the demo chat page (/demo: client/dist/demo, built by `npm run build:client`). Unset:
+   * yes, but not with NODE_ENV=production, where a deployment serves its own client.
+   */
+  @Transform(({ value }) => toBool({ value: emptyToUndefined({ value }) }))
+  @IsOptional()
+  @IsBoolean()
+  DEMO_ENABLED?: boolean = undefined;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
 
@@ -65,4 +74,9 @@ export class AppConfig {
 /** Whether the API documents are served (DOCS_ENABLED, else not in production). */
 export function docsEnabled(env: Pick<AppConfig, 'DOCS_ENABLED' | 'NODE_ENV'>): boolean {
   return env.DOCS_ENABLED ?? env.NODE_ENV !== 'production';
+}
+
+/** Whether the demo page is served at /demo (DEMO_ENABLED, else not in production). */
+export function demoEnabled(env: Pick<AppConfig, 'DEMO_ENABLED' | 'NODE_ENV'>): boolean {
+  return env.DEMO_ENABLED ?? env.NODE_ENV !== 'production';
 }

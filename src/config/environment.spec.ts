@@ -32,6 +32,7 @@ describe('validateEnvironment', () => {
     ['JWT_SECRET', 'short'],
     ['RATE_REST_PER_MIN', '0'],
     ['DOCS_ENABLED', 'maybe'],
+    ['DEMO_ENABLED', 'maybe'],
     ['METRICS_PORT', '70000'],
     ['METRICS_TOKEN', 'short'],
     ['DATABASE_CONNECT_TIMEOUT_MS', '10'],

@@ -2,11 +2,14 @@
  * A fresh database per test run: on DATABASE_URL's server when set (CI), else on
  * an embedded PostgreSQL in a temporary folder. Tests read the new URL from
  * DATABASE_URL; each test app runs the migrations on start (under a lock).
+ * And a current client build (client/dist: the demo page at /demo, the browser bundle), made
+ * here once for every suite, and only when a client source is newer than the last build.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { buildClient, clientBuildIsStale } from '../../scripts/lib/client-build';
 import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
 import { availableRedisUrl, canRunRedisServer } from './redis';
 
@@ -21,6 +24,7 @@ const STALE_AFTER_MS = 3_600_000;
 const TEMP_PREFIX = 'parley-test-';
 
 export default async function globalSetup(): Promise<void> {
+  if (clientBuildIsStale() && buildClient() !== 0) throw new Error('npm run build:client failed (messages above)');
   let serverUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
   let dataDir: string | undefined;

@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+
 export interface HttpResponse<T = any> {
   status: number;
   headers: Headers;
@@ -29,7 +31,11 @@ export class HttpClient {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body),
+    });
     const text = await response.text();
     let parsed: unknown = text;
     try {
@@ -55,4 +61,26 @@ export class HttpClient {
   delete<T = any>(path: string, options?: RequestOptions) {
     return this.request<T>('DELETE', path, options);
   }
+}
+
+/**
+ * A GET with the path sent as written: fetch() resolves `..` and `%2e%2e` segments before sending,
+ * which a path traversal test must not.
+ */
+export function getRaw(baseUrl: string, path: string): Promise<HttpResponse<string>> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    request({ host: hostname, port, path }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers))
+          if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: res.statusCode!, headers, body: text, text });
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
 }
