@@ -237,6 +237,14 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     return stored.concat(pending);
   }
 
+  /** Whether the conversation has messages older than those held (`loadMessages` with `before` fetches them). */
+  hasOlderMessages(conversationId: string): boolean {
+    const state = this.live?.store.conversations.get(conversationId);
+    if (!state) return false;
+    const oldest = state.messages[0]?.seq;
+    return oldest === undefined ? state.conversation.lastSeq > 0 : oldest > 1;
+  }
+
   /** Who else is typing in the conversation. */
   typingUsers(conversationId: string): string[] {
     return this.live?.remoteTyping.users(conversationId) ?? [];
@@ -514,7 +522,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     // Local data stays: signing in again as this user goes on from it (the outbox included).
     await this.finish(true);
     this.emit('session', null);
-    this.options.onSessionEnded?.(reason);
+    if (reason !== 'logout') this.options.onSessionEnded?.(reason);
   }
 
   private route(live: Live): Route {
@@ -652,8 +660,13 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       else live.resyncTimer.start(RESYNC_RETRY_MS);
       return;
     }
-    // token_expired/unauthorized: the close (4401) follows and is handled there.
-    if (error.code !== 'token_expired' && error.code !== 'unauthorized') this.emit('error', failure);
+    if (error.code === 'token_expired') {
+      // The close (4401) follows; the new token is on its way already (and goes as `auth` if the socket stays).
+      this.session.refreshAfterRejection(this.connection.token ?? '').catch(() => undefined);
+      return;
+    }
+    // unauthorized: the close (4401) follows and is handled there.
+    if (error.code !== 'unauthorized') this.emit('error', failure);
   }
 
   /** Resumes on the open socket with a `sync` frame, after a bootstrap when the token was refused. */

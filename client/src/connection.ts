@@ -33,8 +33,8 @@ export type ConnectionState =
   | { status: 'connecting'; attempt: number }
   /** `connected` arrived: frames flow both ways. */
   | { status: 'open'; connectionId: string }
-  /** The socket dropped or was refused: the next try is in `delay` ms. */
-  | { status: 'reconnecting'; attempt: number; delay: number; closeCode?: number }
+  /** The socket dropped or was refused: the next try is in `delay` ms, at `retryAt` (the clock's ms). */
+  | { status: 'reconnecting'; attempt: number; delay: number; retryAt: number; closeCode?: number }
   /** The platform says there is no network: nothing is tried until it says there is. */
   | { status: 'offline' };
 
@@ -112,6 +112,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly reconnectTimer: Timer;
   private readonly pingTimer: Timer;
   private readonly pongTimer: Timer;
+  /** The access token the current (or last) socket was opened with. */
+  private socketToken?: string;
   /** When the last frame arrived: the ping timer reads it rather than being re-armed per frame. */
   private lastFrameAt = 0;
   private unsubscribeNetwork?: () => void;
@@ -130,6 +132,11 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   get state(): ConnectionState {
     return this.current;
+  }
+
+  /** The access token the socket was opened with (`token_expired` names it). */
+  get token(): string | undefined {
+    return this.socketToken;
   }
 
   get isOpen(): boolean {
@@ -214,6 +221,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       return this.retryLater();
     }
     this.socket = socket;
+    this.socketToken = token;
     this.connected = false;
     socket.onmessage = (event) => this.socket === socket && this.onMessage(event.data);
     socket.onclose = (event) => this.socket === socket && this.onClose(event.code, event.reason);
@@ -256,14 +264,21 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (code === CLOSE_CODES.unauthorized) {
       // The token expired or was refused: a new one, then at once (a second 4401 in a row backs off).
       if (repeated) return this.retryLater(code);
-      this.options.session.refresh().then(
+      // (Unless the token was renewed since this socket opened: on `token_expired`, say.)
+      this.options.session.refreshAfterRejection(this.socketToken ?? '').then(
         () => this.reconnectSoon(0, code),
         (error: unknown) => {
           if (error instanceof ParleyError && error.kind === 'session') this.stop();
           else this.retryLater(code);
         },
       );
-      this.setState({ status: 'reconnecting', attempt: this.attempt, delay: 0, closeCode: code });
+      this.setState({
+        status: 'reconnecting',
+        attempt: this.attempt,
+        delay: 0,
+        retryAt: this.options.clock.now(),
+        closeCode: code,
+      });
       return;
     }
     if (code === CLOSE_CODES.tooManyConnections) {
@@ -282,7 +297,14 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private reconnectSoon(delay: number, closeCode?: number): void {
     if (!this.wanted || this.current.status === 'offline') return;
-    this.setState({ status: 'reconnecting', attempt: this.attempt, delay, ...(closeCode ? { closeCode } : {}) });
+    const retryAt = this.options.clock.now() + delay;
+    this.setState({
+      status: 'reconnecting',
+      attempt: this.attempt,
+      delay,
+      retryAt,
+      ...(closeCode ? { closeCode } : {}),
+    });
     this.reconnectTimer.start(delay);
   }
 

@@ -68,8 +68,8 @@ function setup(random: () => number = () => 0.5, refresh: () => Promise<void> = 
   const network = new FakeNetwork();
   const session = {
     accessToken: () => Promise.resolve('token'),
-    refresh: jest.fn(refresh),
-  } as unknown as Session & { refresh: jest.Mock };
+    refreshAfterRejection: jest.fn(refresh),
+  } as unknown as Session & { refreshAfterRejection: jest.Mock };
   const clock: Clock = {
     now: () => Date.now(),
     setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -139,7 +139,8 @@ describe('Connection', () => {
     await advance(0);
     current()[0].accept();
     current()[0].drop(4401);
-    expect(session.refresh).toHaveBeenCalledTimes(1);
+    expect(session.refreshAfterRejection).toHaveBeenCalledTimes(1);
+    expect(session.refreshAfterRejection).toHaveBeenCalledWith('token'); // the token this socket was opened with
     await advance(0);
     expect(connection.state.status).toBe('connecting');
     expect(current()).toHaveLength(1);
