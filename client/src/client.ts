@@ -15,7 +15,7 @@ import { STORED_CHANGE_EVENTS, type Conversation, type Message, type ServerEvent
 import { Session, type Locks, type SessionEndReason } from './session.js';
 import { MemoryStorage, type ParleyStorage } from './storage.js';
 import { Store, type ConversationState, type Presence } from './store.js';
-import { SyncEngine } from './sync.js';
+import { SyncEngine, type ChangeSource } from './sync.js';
 import { LocalTypingIndicator, RemoteTypingIndicators } from './typing.js';
 
 export interface ParleyClientOptions {
@@ -36,6 +36,8 @@ export interface ParleyClientOptions {
   pingIntervalMs?: number;
   /** No frame this long after a `ping`: the link is dead, reconnect (default 5 s). */
   pongTimeoutMs?: number;
+  /** A socket not `connected` this long after it was opened is given up (default 15 s). */
+  connectTimeoutMs?: number;
   /** Tell senders their messages reached this device (`delivered`), default true. */
   deliveryReceipts?: boolean;
   /** Newest messages per conversation kept in durable storage (default 100). */
@@ -86,6 +88,8 @@ const RESYNC_RETRY_MS = 2_000;
 /** From this many failed socket attempts on, catch up over REST at each attempt. */
 const REST_POLL_FROM_ATTEMPT = 2;
 const MAX_CONTENT = 4_000;
+/** How often an open socket moves the sync cursor on (a `sync` frame). */
+const TOKEN_ADVANCE_MS = 30 * 60_000;
 /** Conversations whose members' presence is read after each (re)connect: the most recent ones. */
 const PRESENCE_PAGE = 100;
 
@@ -99,6 +103,8 @@ interface Live {
   localTyping: LocalTypingIndicator;
   remoteTyping: RemoteTypingIndicators;
   syncStatus: SyncStatus;
+  /** A resume's replay is arriving (after `connected`, or a `sync` frame, until `synced`). */
+  replaying: boolean;
   /** Read markers set here and not yet confirmed by the server (sent when it can be reached). */
   reads: Map<string, number>;
   /** Highest seq per conversation to acknowledge as delivered, and what was acknowledged. */
@@ -106,6 +112,7 @@ interface Live {
   deliveredSent: Map<string, number>;
   deliveredTimer: Timer;
   resyncTimer: Timer;
+  advanceTimer: Timer;
   unsubscribe: (() => void)[];
 }
 
@@ -144,6 +151,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       prepare: () => this.requireLive().sync.ensureToken(),
       pingIntervalMs: options.pingIntervalMs,
       pongTimeoutMs: options.pongTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
     });
     this.connection.on('state', (state) => this.onConnectionState(state));
     this.connection.on('frame', (frame) => this.onFrame(frame));
@@ -192,8 +200,9 @@ export class ParleyClient extends Emitter<ParleyEvents> {
 
   /** Stops the socket and timers; storage keeps everything (a later `create` goes on from there). */
   async close(): Promise<void> {
-    await this.finish(true);
     this.session.suspend();
+    await this.finish(true);
+    await this.session.idle();
     await this.storage.close?.();
   }
 
@@ -301,13 +310,19 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     this.live?.localTyping.stop(conversationId);
   }
 
-  /** Marks the conversation read up to `seq` (default: its last message), here at once, on the server when it can be reached. */
+  /**
+   * Marks the conversation read up to `seq` (default: the newest message held, else its last),
+   * here at once, on the server when it can be reached.
+   */
   markRead(conversationId: string, seq?: number): void {
     const live = this.live;
     const state = live?.store.conversations.get(conversationId);
     if (!live || !state) return;
-    const target = seq ?? state.conversation.lastSeq;
-    if (target <= state.readMarkerOf(live.me)) return;
+    // Markers are clamped to the last message by the server: so here, or the count would run ahead.
+    // By default, up to the newest message held (what a UI shows), not past messages not yet here.
+    const last = Math.min(state.conversation.lastSeq, state.messages.at(-1)?.seq ?? Infinity);
+    const target = seq === undefined ? last : Math.min(Math.floor(seq), last);
+    if (!Number.isFinite(target) || target <= state.readMarkerOf(live.me)) return;
     live.store.applyRead(conversationId, live.me, target);
     live.reads.set(conversationId, Math.max(target, live.reads.get(conversationId) ?? 0));
     this.persistReads(live);
@@ -321,7 +336,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       params: { id: messageId },
       body: { content },
     });
-    this.live?.store.applyUpdated(message);
+    if (this.answersApply()) this.live?.store.applyUpdated(message);
     return message;
   }
 
@@ -335,14 +350,14 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     const answer = await this.http.call('PUT /api/v1/messages/{id}/reactions/{emoji}', {
       params: { id: messageId, emoji },
     });
-    this.live?.store.applyReactions(answer);
+    if (this.answersApply()) this.live?.store.applyReactions(answer);
   }
 
   async unreact(messageId: string, emoji: string): Promise<void> {
     const answer = await this.http.call('DELETE /api/v1/messages/{id}/reactions/{emoji}', {
       params: { id: messageId, emoji },
     });
-    this.live?.store.applyReactions(answer);
+    if (this.answersApply()) this.live?.store.applyReactions(answer);
   }
 
   /** Fetches history: the newest page, or the page before `before` (a seq). */
@@ -406,6 +421,15 @@ export class ParleyClient extends Emitter<ParleyEvents> {
 
   // ---- internals ---------------------------------------------------------------
 
+  /**
+   * Whether a REST answer about a message updates the store: not while the socket is live, whose
+   * push of the same change comes in order with the others (the answer may be older than a push
+   * that overtook it).
+   */
+  private answersApply(): boolean {
+    return !this.live || this.route(this.live) !== 'socket';
+  }
+
   private requireLive(): Live {
     if (!this.live) throw new ParleyError('Not signed in', 'session');
     return this.live;
@@ -451,7 +475,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       prefix,
       this.http,
       this.clock,
-      (event, data) => this.applyChange(live, event, data),
+      (event, data, source) => this.applyChange(live, event, data, source),
       this.options.persistedMessages ?? 100,
       onError,
     );
@@ -462,6 +486,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       outbox,
       sync,
       syncStatus: 'idle',
+      replaying: false,
       localTyping: new LocalTypingIndicator(this.clock, (conversationId, isTyping) =>
         this.connection.send('typing', { conversationId, isTyping }),
       ),
@@ -473,6 +498,10 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       deliveredSent: new Map(),
       deliveredTimer: new Timer(this.clock, () => this.sendDelivered(live)),
       resyncTimer: new Timer(this.clock, () => void this.resync(live)),
+      // A long-lived socket moves its cursor on now and then, so that the next resume replays a
+      // little (and the token never outlives SYNC_RETENTION_MS): the same `sync` frame, whose
+      // replay of changes already held is applied once.
+      advanceTimer: new Timer(this.clock, () => this.route(live) === 'socket' && void this.resync(live)),
       unsubscribe: [],
     };
     live.unsubscribe.push(
@@ -488,6 +517,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
         const ids = conversationId ? [conversationId] : [...store.conversations.keys()];
         for (const id of ids) this.emit('messages', { conversationId: id });
       }),
+      outbox.on('error', onError),
       outbox.on('sent', ({ message }) => {
         store.applyMessage(message);
         sync.scheduleFlush();
@@ -515,12 +545,14 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     live.remoteTyping.clear();
     live.deliveredTimer.clear();
     live.resyncTimer.clear();
+    live.advanceTimer.clear();
     await live.sync.close(flush);
   }
 
   private async onSessionEnded(reason: SessionEndReason): Promise<void> {
-    // Local data stays: signing in again as this user goes on from it (the outbox included).
-    await this.finish(true);
+    // Refused: local data stays, so that signing in again as this user goes on from it (the outbox
+    // included). Signed out (here, or in another tab on this storage): nothing is written back.
+    await this.finish(reason !== 'logout');
     this.emit('session', null);
     if (reason !== 'logout') this.options.onSessionEnded?.(reason);
   }
@@ -537,12 +569,17 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     this.emit('connection', state);
     const live = this.live;
     if (!live) return;
+    // Renewed while the socket was opening: the socket still lives by the old token.
+    const token = this.session.current?.accessToken;
+    if (state.status === 'open' && token && token !== this.connection.token) this.connection.send('auth', { token });
     if (state.status !== 'open') {
+      live.replaying = false;
       if (live.syncStatus !== 'idle') this.setSyncStatus(live, 'idle');
       live.outbox.disconnected();
       // A socket that dropped sends no `typing false`: no indicator outlives it.
       live.remoteTyping.clear();
       live.resyncTimer.clear();
+      live.advanceTimer.clear();
     }
     if (state.status === 'reconnecting' && state.attempt >= REST_POLL_FROM_ATTEMPT) {
       // The socket keeps failing: the REST API works on its own, catch up and send over it.
@@ -561,9 +598,11 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     switch (frame.event) {
       case 'connected':
         // Every socket is opened with `since`: a replay runs until `synced`.
+        live.replaying = true;
         this.setSyncStatus(live, 'syncing');
         return;
       case 'synced':
+        live.replaying = false;
         live.sync.synced(String(data.token));
         this.setSyncStatus(live, 'synced');
         live.outbox.pump();
@@ -571,6 +610,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
         this.sendDelivered(live);
         // Presence is not in the change log: what changed while this socket was away is read anew.
         this.refreshPresence(live);
+        live.advanceTimer.start(TOKEN_ADVANCE_MS);
         return;
       case 'message.ack': {
         const { message } = data as unknown as ServerEvents['message.ack'];
@@ -597,18 +637,20 @@ export class ParleyClient extends Emitter<ParleyEvents> {
         live.store.applyPresence(data as unknown as ServerEvents['presence']);
         return;
       default:
-        if (STORED_CHANGE_EVENTS.includes(frame.event as never)) this.applyChange(live, frame.event, data);
+        if (STORED_CHANGE_EVENTS.includes(frame.event as never)) {
+          this.applyChange(live, frame.event, data, { replay: live.replaying });
+        }
     }
   }
 
   /** One stored change, whichever way it came (push, replay, REST sync, a gap's fetch). */
-  private applyChange(live: Live, event: string, data: Record<string, unknown>): void {
+  private applyChange(live: Live, event: string, data: Record<string, unknown>, source: ChangeSource = {}): void {
     if (this.live !== live) return;
     const { store } = live;
     switch (event) {
       case 'message.created': {
         const message = data as unknown as Message;
-        store.applyMessage(message, true);
+        store.applyMessage(message, { change: !source.fetched, announce: true });
         if (message.senderId === live.me) {
           live.outbox.resolve(message);
         } else {
@@ -639,7 +681,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
         break;
       case 'conversation.created':
       case 'conversation.updated':
-        store.upsert(data as unknown as Conversation);
+        store.upsert(data as unknown as Conversation, { replay: source.replay });
         break;
       default:
         return;
@@ -654,6 +696,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
       return;
     }
     if (error.event === 'sync') {
+      live.replaying = false;
       // The resume failed: `resync_required` (the token is too old or foreign) bootstraps anew;
       // anything else (the database away) tries the same token again shortly.
       if (error.code === 'resync_required') void this.resync(live, true);
@@ -674,6 +717,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     try {
       const token = bootstrap ? await live.sync.bootstrap() : await live.sync.ensureToken();
       if (this.live !== live || !this.connection.send('sync', { since: token })) return;
+      live.replaying = true;
     } catch (error) {
       if (this.live !== live) return;
       this.emit('error', error as Error);
@@ -681,12 +725,12 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     }
   }
 
-  /** The most recent conversations as they are now: their members' presence (and counts, exact either way). */
+  /** The members' presence in the most recent conversations, as it is now (counts are left to the changes). */
   private refreshPresence(live: Live): void {
     this.http.call('GET /api/v1/conversations', { query: { limit: PRESENCE_PAGE } }).then(
       (page) => {
         if (this.live !== live) return;
-        for (const conversation of page.items) live.store.upsert(conversation);
+        live.store.applyPresenceOf(page.items);
       },
       (error: unknown) => this.live === live && this.emit('error', error as Error),
     );

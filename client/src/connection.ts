@@ -76,6 +76,8 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** With no frame at all for this long after a `ping`, the link is dead (default 5 s). */
   pongTimeoutMs?: number;
+  /** A socket that has not said `connected` this long after it was opened is given up (default 15 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface ConnectionEvents {
@@ -112,6 +114,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly reconnectTimer: Timer;
   private readonly pingTimer: Timer;
   private readonly pongTimer: Timer;
+  private readonly connectTimer: Timer;
+  /**
+   * Moves on at every start, stop, network change and attempt: a continuation that finds it
+   * changed (a refresh that took long) belongs to a past attempt and does nothing.
+   */
+  private generation = 0;
   /** The access token the current (or last) socket was opened with. */
   private socketToken?: string;
   /** When the last frame arrived: the ping timer reads it rather than being re-armed per frame. */
@@ -119,15 +127,19 @@ export class Connection extends Emitter<ConnectionEvents> {
   private unsubscribeNetwork?: () => void;
   private readonly pingIntervalMs: number;
   private readonly pongTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
 
   constructor(private readonly options: ConnectionOptions) {
     super();
     const { clock } = options;
     this.pingIntervalMs = options.pingIntervalMs ?? 15_000;
     this.pongTimeoutMs = options.pongTimeoutMs ?? 5_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.reconnectTimer = new Timer(clock, () => void this.open());
     this.pingTimer = new Timer(clock, () => this.onQuiet());
     this.pongTimer = new Timer(clock, () => this.abandon('no answer to ping'));
+    // An upgrade that hangs (a proxy, a server stuck before `connected`) must not stall everything.
+    this.connectTimer = new Timer(clock, () => this.abandon('no `connected` in time'));
   }
 
   get state(): ConnectionState {
@@ -153,6 +165,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   stop(): void {
+    this.generation++;
     this.wanted = false;
     this.unsubscribeNetwork?.();
     this.unsubscribeNetwork = undefined;
@@ -188,6 +201,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private onNetwork(online: boolean): void {
     if (!this.wanted) return;
+    this.generation++;
     if (!online) {
       this.reconnectTimer.clear();
       this.drop(1000, 'offline');
@@ -200,6 +214,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private async open(): Promise<void> {
     if (!this.wanted || this.socket) return;
+    const generation = ++this.generation;
     this.reconnectTimer.clear();
     this.setState({ status: 'connecting', attempt: this.attempt });
     let token: string;
@@ -208,11 +223,12 @@ export class Connection extends Emitter<ConnectionEvents> {
       since = await this.options.prepare();
       token = await this.options.session.accessToken();
     } catch (error) {
+      if (generation !== this.generation) return;
       if (error instanceof ParleyError && error.kind === 'session') return this.stop();
       return this.retryLater();
     }
     // stop(), offline or another open() while the token was on its way
-    if (!this.wanted || this.socket || this.current.status !== 'connecting') return;
+    if (generation !== this.generation || !this.wanted || this.socket) return;
     const url = `${this.options.url}?token=${encodeURIComponent(token)}${since ? `&since=${encodeURIComponent(since)}` : ''}`;
     let socket: WebSocketLike;
     try {
@@ -223,6 +239,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.socket = socket;
     this.socketToken = token;
     this.connected = false;
+    this.connectTimer.start(this.connectTimeoutMs);
     socket.onmessage = (event) => this.socket === socket && this.onMessage(event.data);
     socket.onclose = (event) => this.socket === socket && this.onClose(event.code, event.reason);
     socket.onerror = () => undefined; // a close event follows
@@ -248,6 +265,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (!frame || typeof frame.event !== 'string') return;
     if (frame.event === 'connected' && !this.connected) {
       this.connected = true;
+      this.connectTimer.clear();
       this.attempt = 0;
       this.setState({ status: 'open', connectionId: String(frame.data?.connectionId ?? '') });
     }
@@ -265,9 +283,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       // The token expired or was refused: a new one, then at once (a second 4401 in a row backs off).
       if (repeated) return this.retryLater(code);
       // (Unless the token was renewed since this socket opened: on `token_expired`, say.)
+      const generation = ++this.generation;
       this.options.session.refreshAfterRejection(this.socketToken ?? '').then(
-        () => this.reconnectSoon(0, code),
+        () => generation === this.generation && this.reconnectSoon(0, code),
         (error: unknown) => {
+          if (generation !== this.generation) return;
           if (error instanceof ParleyError && error.kind === 'session') this.stop();
           else this.retryLater(code);
         },
@@ -334,6 +354,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.connected = false;
     this.pingTimer.clear();
     this.pongTimer.clear();
+    this.connectTimer.clear();
   }
 
   private setState(state: ConnectionState): void {

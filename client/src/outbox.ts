@@ -40,6 +40,8 @@ export interface OutboxEvents {
   changed: { conversationId?: string };
   /** The server stored it: `message` is the stored message. */
   sent: { item: OutboxItem; message: Message };
+  /** Storage failed (the message is sent anyway; after a reload it may be missing or sent again, once). */
+  error: Error;
 }
 
 /** Wait for `message.ack` (or a REST answer) this long. */
@@ -66,7 +68,8 @@ export class Outbox extends Emitter<OutboxEvents> {
   private readonly flights = new Map<string, Flight>(); // by conversation
   /** Conversations waiting out a retry delay, with the timer that ends the wait. */
   private readonly waits = new Map<string, Timer>();
-  private readonly transientRetries = new Map<string, number>();
+  /** Conversations waiting out a refusal that will pass: how many in a row, and which way the last went. */
+  private readonly transientRetries = new Map<string, { count: number; via: 'socket' | 'rest' }>();
   /** Not in storage yet: not sent before it is, so that a reload cannot lose a sent-but-unanswered message. */
   private readonly saving = new Set<string>();
   /** The last key's stamp: keys only grow, whatever the clock does (same millisecond, a clock set back). */
@@ -138,14 +141,19 @@ export class Outbox extends Emitter<OutboxEvents> {
     item.attempts = 0;
     delete item.error;
     this.emit('changed', { conversationId: item.conversationId });
-    void this.persist(item).finally(() => this.pump());
+    void this.persist(item)
+      .finally(() => this.pump())
+      .catch(this.report);
     return true;
   }
 
-  /** Drops a message that is not in flight (a failed one, or one queued behind another). */
+  /**
+   * Drops a message that never left unanswered: queued behind another, or refused. One sent
+   * without an answer may be stored (its fate is unknown): that one can only be retried.
+   */
   cancel(clientMessageId: string): boolean {
     const item = this.items.get(clientMessageId);
-    if (!item || this.flights.get(item.conversationId)?.item === item) return false;
+    if (!item || item.attempts > 0 || this.flights.get(item.conversationId)?.item === item) return false;
     this.forget(item);
     return true;
   }
@@ -164,7 +172,7 @@ export class Outbox extends Emitter<OutboxEvents> {
     const flight = item && this.flights.get(item.conversationId);
     if (!item || flight?.item !== item) return;
     this.settle(flight);
-    this.onFailure(item, error);
+    this.onFailure(item, error, 'socket');
   }
 
   /** The socket dropped: sends waiting for an ack on it will go again (their fate is unknown, not failed). */
@@ -185,8 +193,9 @@ export class Outbox extends Emitter<OutboxEvents> {
       if (this.flights.has(conversationId) || this.saving.has(item.clientMessageId)) continue;
       const wait = this.waits.get(conversationId);
       if (wait?.armed) {
-        // A transient wait ends early when the socket is back; a retry after a timeout keeps its delay.
-        if (!(route === 'socket' && this.transientRetries.has(conversationId))) continue;
+        // A REST send that found no server waits less once the socket is back; any other wait (a
+        // refusal on the socket, a retry after a timeout) keeps its delay.
+        if (!(route === 'socket' && this.transientRetries.get(conversationId)?.via === 'rest')) continue;
         wait.clear();
       }
       this.dispatch(item, route);
@@ -233,7 +242,7 @@ export class Outbox extends Emitter<OutboxEvents> {
         const failure =
           error instanceof ParleyError ? error : new ParleyError(String((error as Error)?.message), 'network');
         if (failure.kind === 'timeout') this.onUnanswered(item);
-        else this.onFailure(item, failure);
+        else this.onFailure(item, failure, 'rest');
       },
     );
   }
@@ -253,17 +262,17 @@ export class Outbox extends Emitter<OutboxEvents> {
       return;
     }
     this.transientRetries.delete(item.conversationId);
-    void this.persist(item);
+    this.persist(item).catch(this.report);
     this.wait(item.conversationId, RETRY_DELAYS_MS[item.attempts - 1]);
   }
 
-  private onFailure(item: OutboxItem, error: ParleyError): void {
+  private onFailure(item: OutboxItem, error: ParleyError, via: 'socket' | 'rest'): void {
     if (!error.transient) {
       this.fail(item, error);
       return;
     }
-    const n = this.transientRetries.get(item.conversationId) ?? 0;
-    this.transientRetries.set(item.conversationId, n + 1);
+    const n = this.transientRetries.get(item.conversationId)?.count ?? 0;
+    this.transientRetries.set(item.conversationId, { count: n + 1, via });
     item.error = describe(error);
     this.emit('changed', { conversationId: item.conversationId });
     const delay = error.details.retryAfterMs ?? TRANSIENT_DELAYS_MS[Math.min(n, TRANSIENT_DELAYS_MS.length - 1)];
@@ -275,7 +284,7 @@ export class Outbox extends Emitter<OutboxEvents> {
     item.error = describe(error);
     this.transientRetries.delete(item.conversationId);
     this.emit('changed', { conversationId: item.conversationId });
-    void this.persist(item);
+    this.persist(item).catch(this.report);
     this.pump(); // the next message of the conversation goes
   }
 
@@ -292,6 +301,7 @@ export class Outbox extends Emitter<OutboxEvents> {
     const flight = this.flights.get(item.conversationId);
     if (flight?.item === item) this.settle(flight);
     this.transientRetries.delete(item.conversationId);
+    this.waits.get(item.conversationId)?.clear(); // a late answer during a retry's wait: the next goes now
     this.forget(item);
     this.emit('sent', { item, message });
     this.pump();
@@ -305,8 +315,11 @@ export class Outbox extends Emitter<OutboxEvents> {
   private forget(item: OutboxItem): void {
     if (!this.items.delete(item.clientMessageId)) return;
     this.emit('changed', { conversationId: item.conversationId });
-    void this.storage.write([{ key: item.key, delete: true }]).catch(() => undefined);
+    this.storage.write([{ key: item.key, delete: true }]).catch(this.report);
   }
+
+  private readonly report = (error: unknown) =>
+    this.emit('error', error instanceof Error ? error : new Error(String(error)));
 
   private persist(item: OutboxItem): Promise<void> {
     if (!this.items.has(item.clientMessageId)) return Promise.resolve();

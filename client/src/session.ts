@@ -53,6 +53,7 @@ const REFRESH_MARGIN_MS = 60_000;
 /** A token this close to expiry is refreshed before use rather than sent. */
 const EXPIRY_SLACK_MS = 1_000;
 const RETRY_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
+const REFRESH_TIMEOUT_MS = 60_000;
 
 /**
  * The account's tokens: sign-up and sign-in, the access token renewed before it expires
@@ -64,6 +65,10 @@ export class Session extends Emitter<SessionEvents> implements Authenticator {
   private data?: SessionData;
   private refreshing?: Promise<void>;
   private retries = 0;
+  /** Closing: no timer is armed any more (a refresh that lands after `suspend()` included). */
+  private suspended = false;
+  /** Tokens in use that storage refused to take: written again before the next refresh. */
+  private unsaved?: SessionData;
   private readonly timer: Timer;
 
   constructor(
@@ -129,36 +134,59 @@ export class Session extends Emitter<SessionEvents> implements Authenticator {
 
   /** Stops the refresh timer (the client is closing); the session stays in storage for the next start. */
   suspend(): void {
+    this.suspended = true;
     this.timer.clear();
+  }
+
+  /** Resolves once no refresh is under way (its answer stored): before storage closes. */
+  async idle(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
   }
 
   /** Ends the session here (tokens forgotten, `ended` emitted); no call to the server. */
   async end(reason: SessionEndReason): Promise<void> {
     if (!this.data) return;
     this.data = undefined;
+    this.unsaved = undefined;
     this.timer.clear();
-    await this.storage.write([{ key: SESSION_KEY, delete: true }]);
-    this.emit('ended', { reason });
+    try {
+      await this.storage.write([{ key: SESSION_KEY, delete: true }]);
+    } finally {
+      this.emit('ended', { reason });
+    }
   }
 
   private async runRefresh(): Promise<void> {
     const data = this.data;
     if (!data) throw new ParleyError('Not signed in', 'session');
     await this.locks.run(`parley-refresh:${data.user.id}`, async () => {
-      // Another tab (or client on this storage) may have refreshed while we waited: our refresh
-      // token is spent then, and presenting it again would end the session everywhere.
-      const saved = await this.storage.get<SessionData>(SESSION_KEY);
-      if (saved && saved.user.id === data.user.id && saved.refreshToken !== data.refreshToken) {
+      if (this.unsaved === data) {
+        // Our tokens never reached storage: this memory is the truth, and it goes to storage first.
+        await this.storage.write([{ key: SESSION_KEY, value: data }]).then(() => (this.unsaved = undefined));
+      } else {
+        // Another tab (or client on this storage) may have refreshed while we waited: our refresh
+        // token is spent then, and presenting it again would end the session everywhere. Or it
+        // signed out: so are we.
+        const saved = await this.storage.get<SessionData>(SESSION_KEY);
         if (this.data !== data) return;
-        this.adopt(saved);
-        this.emit('refreshed', saved);
-        return;
+        if (!saved) {
+          await this.end('logout');
+          throw new ParleyError('Signed out (in another tab)', 'session');
+        }
+        if (saved.user.id === data.user.id && saved.refreshToken !== data.refreshToken) {
+          this.adopt(saved);
+          this.emit('refreshed', saved);
+          return;
+        }
       }
       let answer: AuthResponse;
       try {
+        // A refresh cut short after the server rotated the pair would leave only a spent token:
+        // it is given much longer than other calls.
         answer = await this.http.call('POST /api/v1/auth/refresh', {
           body: { refreshToken: data.refreshToken },
           auth: false,
+          timeoutMs: REFRESH_TIMEOUT_MS,
         });
       } catch (error) {
         if (error instanceof ParleyError && error.kind === 'http' && error.status === 401 && this.data === data) {
@@ -183,7 +211,13 @@ export class Session extends Emitter<SessionEvents> implements Authenticator {
       accessIssuedAt: now,
       accessExpiresAt: now + answer.expiresIn * 1000,
     };
-    await this.storage.write([{ key: SESSION_KEY, value: data }]);
+    try {
+      await this.storage.write([{ key: SESSION_KEY, value: data }]);
+    } catch {
+      // The old refresh token is spent: these tokens are the only valid ones, kept in memory
+      // and written again before they are next renewed.
+      this.unsaved = data;
+    }
     this.adopt(data);
     return data;
   }
@@ -192,8 +226,11 @@ export class Session extends Emitter<SessionEvents> implements Authenticator {
     this.data = data;
     this.retries = 0;
     const lifetime = data.accessExpiresAt - data.accessIssuedAt;
-    const margin = Math.min(REFRESH_MARGIN_MS, Math.max(EXPIRY_SLACK_MS, lifetime / 5));
-    this.timer.start(Math.max(0, data.accessExpiresAt - margin - this.clock.now()));
+    // ±25 % of jitter: tabs that restored the same session do not all refresh at one instant
+    // (where Web Locks are missing, the later ones then find the pair already renewed).
+    const jitter = 1 + (this.clock.random() - 0.5) / 2;
+    const margin = Math.min(REFRESH_MARGIN_MS, Math.max(EXPIRY_SLACK_MS, lifetime / 5)) * jitter;
+    if (!this.suspended) this.timer.start(Math.max(0, data.accessExpiresAt - margin - this.clock.now()));
     this.emit('changed', data);
   }
 

@@ -7,14 +7,50 @@ export interface ConversationRecord {
   base: number;
   tail: [number, boolean][];
   delivered: [string, number][];
+  /** The seqs already announced (`message` events), as SeqSet's fields. */
+  seen?: { upTo: number; above: number[] };
 }
+
+/**
+ * A set of seqs kept small: every seq up to `upTo`, and those above it; a seq that closes the
+ * gap after `upTo` moves it up.
+ */
+export class SeqSet {
+  upTo = 0;
+  readonly above = new Set<number>();
+
+  has(seq: number): boolean {
+    return seq <= this.upTo || this.above.has(seq);
+  }
+
+  /** True if it was not in the set. */
+  add(seq: number): boolean {
+    if (this.has(seq)) return false;
+    this.above.add(seq);
+    while (this.above.delete(this.upTo + 1)) this.upTo++;
+    return true;
+  }
+
+  /** Every seq up to `seq` is in the set. */
+  raise(seq: number): void {
+    if (seq <= this.upTo) return;
+    this.upTo = seq;
+    for (const above of this.above) if (above <= seq) this.above.delete(above);
+    while (this.above.delete(this.upTo + 1)) this.upTo++;
+  }
+}
+
+/** Deleted messages not held, remembered so that an older page cannot bring their content back. */
+const MAX_TOMBSTONES = 1_000;
 
 /**
  * One conversation as the client holds it. Unread counting is exact and idempotent
  * (a change applied twice, or a replay of what arrived live, counts once):
- * - `countedTo` (S0) and `base`: the server's count of unread messages up to seq S0, from
- *   the last snapshot of the conversation (bootstrap, `conversation.*`, GET);
- * - `tail`: every seq above S0 seen since, with whether it counts (another's, not deleted).
+ * - `countedTo` (S0) and `base`: the unread messages up to seq S0: the server's count at the
+ *   last snapshot of the conversation (bootstrap, `conversation.*`, GET) that knew messages this
+ *   client had not seen, plus those seen since in an unbroken run of seqs;
+ * - `tail`: every seq above S0 seen since (after a gap), with whether it counts (another's, not
+ *   deleted); once the gap closes, the run folds into S0 and `base`, so the tail stays small.
  * Invariant: the caller's read marker is at most S0 (a marker that passes S0 folds the tail
  * into it), so unread = base + the counting entries of the tail.
  */
@@ -30,6 +66,9 @@ export class ConversationState {
   /** Held messages in ascending seq (not necessarily contiguous), and by id. */
   readonly messages: Message[] = [];
   readonly byId = new Map<string, Message>();
+  /** Seqs whose `message` event went out (or that need none: read, or before this client knew the conversation). */
+  readonly seen = new SeqSet();
+  readonly tombstones = new Set<string>();
 
   constructor(conversation: Conversation) {
     this.conversation = conversation;
@@ -47,6 +86,7 @@ export class ConversationState {
       base: this.base,
       tail: [...this.tail],
       delivered: [...this.delivered],
+      seen: { upTo: this.seen.upTo, above: [...this.seen.above] },
     };
   }
 
@@ -55,6 +95,8 @@ export class ConversationState {
     state.rebase(record.countedTo, record.base);
     for (const [seq, counts] of record.tail) state.count(seq, counts);
     for (const [user, seq] of record.delivered) state.delivered.set(user, seq);
+    state.seen.raise(record.seen?.upTo ?? record.countedTo);
+    for (const seq of record.seen?.above ?? []) state.seen.add(seq);
     return state;
   }
 
@@ -75,11 +117,16 @@ export class ConversationState {
     return { after: seq - 1, before: this.tailMax };
   }
 
+  /** Whether the unread count already covers this seq. */
+  knows(seq: number): boolean {
+    return seq <= this.countedTo || this.tail.has(seq);
+  }
+
   readMarkerOf(userId: string): number {
     return this.conversation.participants.find((p) => p.id === userId)?.lastReadSeq ?? 0;
   }
 
-  /** Records a seq above S0 (idempotent); false if it was known with the same weight. */
+  /** Records a seq above S0 (idempotent: a seq recorded again only changes whether it counts). */
   count(seq: number, counts: boolean): void {
     if (seq <= this.countedTo) return;
     const known = this.tail.get(seq);
@@ -88,6 +135,14 @@ export class ConversationState {
     if (counts) this.tailCounting++;
     this.tail.set(seq, counts);
     if (seq > this.tailMax) this.tailMax = seq;
+    // An unbroken run after S0 is as exact as a snapshot: fold it in.
+    for (let next = this.tail.get(this.countedTo + 1); next !== undefined; next = this.tail.get(this.countedTo + 1)) {
+      this.tail.delete(++this.countedTo);
+      if (next) {
+        this.tailCounting--;
+        this.base++;
+      }
+    }
   }
 
   /** A new S0: the server's count up to `seq`; tail entries at or below it are inside it. */
@@ -100,6 +155,12 @@ export class ConversationState {
     this.countedTo = seq;
     this.base = unread;
     if (this.tailMax < seq) this.tailMax = seq;
+  }
+
+  /** Remembers a deleted message that is not held (bounded: the oldest are forgotten). */
+  bury(messageId: string): void {
+    this.tombstones.add(messageId);
+    if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.values().next().value!);
   }
 
   /** Inserts or replaces a message by id, keeping seq order; true if it was not held. */
@@ -153,6 +214,10 @@ function insertionPoint(list: readonly Message[], seq: number): number {
 
 function indexOfSeq(list: readonly Message[], seq: number): number {
   return insertionPoint(list, seq);
+}
+
+function deletedCopy(message: Message): Message {
+  return { ...message, content: null, deleted: true, reactions: [] };
 }
 
 export interface Dirty {
@@ -213,15 +278,24 @@ export class Store extends Emitter<StoreEvents> {
     // Edits, deletes and reactions since the old token are unknown: held history is dropped
     // (and fetched again when shown). Delivery markers only move forward: they stay.
     for (const conversation of conversations) {
-      this.upsert(conversation, false);
+      this.upsert(conversation, { notify: false });
       const state = this.conversations.get(conversation.id);
       for (const [user, seq] of previous.get(conversation.id)?.delivered ?? []) state?.delivered.set(user, seq);
     }
     this.emit('conversations', undefined);
   }
 
-  /** A conversation as the server sent it now (`conversation.*`, GET, a bootstrap). */
-  upsert(conversation: Conversation, notify = true): void {
+  /**
+   * A conversation as the server sent it (`conversation.*`, GET, a bootstrap). Its unread count
+   * replaces the one kept here only when it knows messages not counted here:
+   * - `replay`: it is part of a catch-up, rendered as things are now, and every message change
+   *   since the token follows in the same catch-up: those count (a conversation new here starts
+   *   from its read marker);
+   * - `recount`: it was fetched because the count could not be told (a `stale` event): taken
+   *   unless it is older than what was counted since.
+   */
+  upsert(conversation: Conversation, options: { notify?: boolean; recount?: boolean; replay?: boolean } = {}): void {
+    const { notify = true, recount = false, replay = false } = options;
     if (!conversation.participants.some((p) => p.id === this.me)) {
       // Removed or left: the last change of it this user gets.
       this.remove(conversation.id, notify);
@@ -231,7 +305,7 @@ export class Store extends Emitter<StoreEvents> {
     const isNew = !state;
     state ??= new ConversationState(conversation);
     const previous = isNew ? undefined : state.conversation;
-    const newer = !previous || conversation.lastSeq >= state.countedTo;
+    const markerBefore = isNew ? 0 : state.readMarkerOf(this.me);
     const merged: Conversation = { ...conversation };
     if (previous) {
       // Markers never move back; a snapshot older than what arrived since keeps the newer fields.
@@ -244,17 +318,40 @@ export class Store extends Emitter<StoreEvents> {
       if (previous.updatedAt > merged.updatedAt) merged.updatedAt = previous.updatedAt;
     }
     state.conversation = merged;
-    if (isNew) this.conversations.set(conversation.id, state);
-    if (newer) state.rebase(conversation.lastSeq, conversation.unreadCount);
-    // The snapshot counted unread from its own marker for this user; a newer one kept from here
-    // (a read not yet on the server) counts from further on: fold it as a read does.
     const snapshotMarker = conversation.participants.find((p) => p.id === this.me)?.lastReadSeq ?? 0;
-    if (state.readMarkerOf(this.me) > snapshotMarker) this.foldMarker(state);
+    if (isNew) {
+      this.conversations.set(conversation.id, state);
+      // What is read needs no `message` event; unread messages of a conversation new here (in a
+      // replay, after it) do get theirs.
+      state.seen.raise(snapshotMarker);
+    }
+    // Only a snapshot that knows messages this client has not counted replaces the count: one
+    // that knows no more may be older than a change applied since (a delete, say).
+    const rebased = replay
+      ? isNew
+      : isNew || conversation.lastSeq > state.countedTo || (recount && conversation.lastSeq === state.countedTo);
+    if (rebased && replay) state.rebase(snapshotMarker, 0);
+    else if (rebased) state.rebase(conversation.lastSeq, conversation.unreadCount);
+    // The count starts from one marker (the snapshot's, or ours); a later one for this user (a
+    // read not yet on the server, or one of another device) counts from further on.
+    if (state.readMarkerOf(this.me) > (rebased ? snapshotMarker : markerBefore)) this.foldMarker(state);
     for (const p of conversation.participants) this.presence.set(p.id, { online: p.online, lastSeenAt: p.lastSeenAt });
     this.touch(state.id);
     if (notify) {
       this.emit('conversations', undefined);
       this.emit('messages', { conversationId: state.id });
+    }
+  }
+
+  /** The members' presence in these conversations (as GET answers it), and nothing else of them. */
+  applyPresenceOf(conversations: readonly Conversation[]): void {
+    for (const conversation of conversations) {
+      for (const { id, online, lastSeenAt } of conversation.participants) {
+        const known = this.presence.get(id);
+        if (known?.online === online && known.lastSeenAt === lastSeenAt) continue;
+        this.presence.set(id, { online, lastSeenAt });
+        this.emit('presence', { userId: id });
+      }
     }
   }
 
@@ -268,28 +365,41 @@ export class Store extends Emitter<StoreEvents> {
   // ---- changes --------------------------------------------------------------
 
   /**
-   * A message: a `message.created` change (`announce`: a 'message' event if it is another's
-   * and was not held), or one fetched as history or acknowledged (no event). True if it was
-   * not held. Unread counting does not depend on holding it (see ConversationState).
+   * A message. `change`: a `message.created` push, replay or sync page: it is the message as it
+   * is now (it replaces a held copy), and a `message` event goes out if it is another's and new
+   * here. Otherwise (history, a gap's page, an ack) it may be older than what arrived since: it
+   * only fills in what is not held or counted. True if it was not held.
    */
-  applyMessage(message: Message, announce = false): boolean {
+  applyMessage(message: Message, how: { change?: boolean; announce?: boolean } = {}): boolean {
     const state = this.conversations.get(message.conversationId);
     if (!state) {
       this.emit('unknown', { conversationId: message.conversationId });
       return false;
     }
-    const added = state.hold(message);
-    state.count(message.seq, message.senderId !== this.me && !message.deleted);
+    const { seq, id } = message;
+    const held = state.byId.get(id);
+    if (message.deleted || state.tombstones.has(id) || held?.deleted) {
+      // Deleted is final: whichever way it came first, the message stays deleted and counts once.
+      this.applyDeleted({ conversationId: state.id, messageId: id, seq });
+      if (!state.byId.has(id)) state.hold(deletedCopy(message));
+    } else {
+      if (!held || how.change) state.hold(message);
+      if (how.change || !state.knows(seq)) state.count(seq, message.senderId !== this.me);
+    }
+    const current = state.byId.get(id)!;
     const conversation = state.conversation;
-    if (message.seq > conversation.lastSeq) conversation.lastSeq = message.seq;
-    if (message.seq >= (conversation.lastMessage?.seq ?? 0)) conversation.lastMessage = message;
+    if (seq > conversation.lastSeq) conversation.lastSeq = seq;
+    if (seq > (conversation.lastMessage?.seq ?? 0) || conversation.lastMessage?.id === id) {
+      conversation.lastMessage = current;
+    }
     if (message.createdAt > conversation.updatedAt) conversation.updatedAt = message.createdAt;
     state.trim(this.maxHeldMessages);
-    this.touch(state.id, message.id);
+    this.touch(state.id, id);
     this.emit('messages', { conversationId: state.id });
     this.emit('conversations', undefined);
-    if (announce && added && message.senderId !== this.me) this.emit('message', message);
-    return added;
+    const fresh = state.seen.add(seq);
+    if (how.announce && fresh && message.senderId !== this.me && !current.deleted) this.emit('message', current);
+    return !held;
   }
 
   /** `message.updated`: the message as it is now. */
@@ -308,15 +418,15 @@ export class Store extends Emitter<StoreEvents> {
     const held = state.byId.get(messageId);
     if (seq > state.countedTo) {
       state.count(seq, false);
-    } else if (seq > state.readMarkerOf(this.me)) {
-      // Inside the server's count: lower it once, which only the held copy can tell.
-      if (held && !held.deleted && held.senderId !== this.me) state.base = Math.max(0, state.base - 1);
+    } else if (!held?.deleted && !state.tombstones.has(messageId) && seq > state.readMarkerOf(this.me)) {
+      // Inside the count, the first time: lower it once, which only the held copy can tell.
+      if (held && held.senderId !== this.me) state.base = Math.max(0, state.base - 1);
       else if (!held) this.emit('stale', { conversationId });
     }
-    const deleted = (m: Message): Message => ({ ...m, content: null, deleted: true, reactions: [] });
-    if (held) state.hold(deleted(held));
+    if (held) state.hold(deletedCopy(held));
+    else state.bury(messageId);
     const last = state.conversation.lastMessage;
-    if (last?.id === messageId) state.conversation.lastMessage = deleted(last);
+    if (last?.id === messageId) state.conversation.lastMessage = deletedCopy(last);
     this.touch(conversationId, messageId);
     this.emit('messages', { conversationId });
     this.emit('conversations', undefined);
@@ -343,6 +453,7 @@ export class Store extends Emitter<StoreEvents> {
     participant.lastReadSeq = seq;
     if (userId === this.me) {
       this.foldMarker(state);
+      state.seen.raise(seq); // read: no `message` event for these any more
       this.emit('conversations', undefined);
     }
     this.touch(conversationId);
@@ -388,6 +499,17 @@ export class Store extends Emitter<StoreEvents> {
     const dirty = this.dirty;
     this.dirty = newDirty();
     return dirty;
+  }
+
+  /** Puts back what a failed write took: it is written with the next one. */
+  markDirty(dirty: Dirty): void {
+    if (!this.trackChanges) return;
+    for (const id of dirty.removed) if (!this.conversations.has(id)) this.dirty.removed.add(id);
+    for (const [id, messages] of dirty.conversations) {
+      if (!this.conversations.has(id)) continue;
+      this.touch(id);
+      for (const messageId of messages) this.dirty.conversations.get(id)!.add(messageId);
+    }
   }
 
   /** What storage held (a reload): no events, nothing dirty. */

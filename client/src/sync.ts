@@ -5,11 +5,23 @@ import type { Message, SyncBootstrap, SyncPage } from './protocol.js';
 import type { ParleyStorage, StorageOp } from './storage.js';
 import type { ConversationRecord, Store } from './store.js';
 
+/** Where a change comes from, which says how current its payload is. */
+export interface ChangeSource {
+  /**
+   * A catch-up (a resume's replay, a REST sync page): payloads are as things are now, and every
+   * change since the token comes too, so counts follow from the message changes themselves.
+   */
+  replay?: boolean;
+  /** A message of a gap's page: it may be older than what arrived since. */
+  fetched?: boolean;
+}
+
 /** Apply one stored change (a push, a replayed frame, a REST sync change) to the client. */
-export type ApplyChange = (event: string, data: Record<string, unknown>) => void;
+export type ApplyChange = (event: string, data: Record<string, unknown>, source: ChangeSource) => void;
 
 /** Persist what changed at most this often: a burst of pushes is one storage write. */
 const FLUSH_DELAY_MS = 100;
+const FLUSH_RETRY_MS = 2_000;
 const SYNC_PAGE = 500;
 const GAP_PAGE = 100;
 
@@ -101,7 +113,8 @@ export class SyncEngine {
         const page = (await this.http.call('GET /api/v1/sync', {
           query: { since: token, limit: SYNC_PAGE },
         })) as SyncPage;
-        for (const change of page.changes) this.apply(change.event, change.data);
+        if (this.closed) return; // signed out meanwhile: a page not applied must not move the cursor
+        for (const change of page.changes) this.apply(change.event, change.data, { replay: true });
         this.token = token = page.token;
         this.scheduleFlush();
         if (!page.hasMore) return;
@@ -123,7 +136,9 @@ export class SyncEngine {
           params: { id: conversationId },
           query: { after: gap.after, before: gap.before, limit: GAP_PAGE },
         });
-        for (const message of page.items) this.apply('message.created', message as unknown as Record<string, unknown>);
+        for (const message of page.items) {
+          this.apply('message.created', message as unknown as Record<string, unknown>, { fetched: true });
+        }
       }
     });
   }
@@ -132,7 +147,8 @@ export class SyncEngine {
   refreshConversation(conversationId: string): void {
     this.once(`conversation:${conversationId}`, async () => {
       try {
-        this.store.upsert(await this.http.call('GET /api/v1/conversations/{id}', { params: { id: conversationId } }));
+        const conversation = await this.http.call('GET /api/v1/conversations/{id}', { params: { id: conversationId } });
+        this.store.upsert(conversation, { recount: true });
       } catch (error) {
         if (error instanceof ParleyError && error.status === 404) this.store.remove(conversationId);
         else throw error;
@@ -148,7 +164,10 @@ export class SyncEngine {
   flush(): Promise<void> {
     this.flushTimer.clear();
     const run = this.flushing.then(() => this.write());
-    this.flushing = run.catch((error: unknown) => this.onError(error));
+    this.flushing = run.catch((error: unknown) => {
+      this.onError(error);
+      if (!this.closed) this.flushTimer.start(FLUSH_RETRY_MS); // storage may come back (quota freed, disk)
+    });
     return run;
   }
 
@@ -163,12 +182,14 @@ export class SyncEngine {
     const dirty = this.store.takeDirty();
     if (!this.storage.durable || this.closed) return;
     const ops: StorageOp[] = [];
+    // What storage will hold once the write succeeds (applied to `persisted` only then).
+    const after = new Map<string, Set<number> | undefined>();
     const messageKey = (conversationId: string, seq: number) =>
       `${this.prefix}m/${conversationId}/${String(seq).padStart(10, '0')}`;
     for (const id of dirty.removed) {
       ops.push({ key: `${this.prefix}c/${id}`, delete: true });
       for (const seq of this.persisted.get(id) ?? []) ops.push({ key: messageKey(id, seq), delete: true });
-      this.persisted.delete(id);
+      after.set(id, undefined);
     }
     for (const [id, changed] of dirty.conversations) {
       const state = this.store.conversations.get(id);
@@ -177,20 +198,27 @@ export class SyncEngine {
       // The newest messages are kept; older ones are fetched again when shown.
       const kept = state.messages.slice(-this.persistedMessages);
       const keep = new Set(kept.map((m) => m.seq));
-      const stored = this.persistedSet(id);
+      const stored = this.persisted.get(id) ?? new Set<number>();
       for (const message of kept) {
         if (stored.has(message.seq) && !changed.has(message.id)) continue;
         ops.push({ key: messageKey(id, message.seq), value: message });
-        stored.add(message.seq);
       }
-      for (const seq of [...stored]) {
-        if (keep.has(seq)) continue;
-        ops.push({ key: messageKey(id, seq), delete: true });
-        stored.delete(seq);
-      }
+      for (const seq of stored) if (!keep.has(seq)) ops.push({ key: messageKey(id, seq), delete: true });
+      after.set(id, keep);
     }
     if (this.token) ops.push({ key: this.cursorKey, value: { token: this.token } });
-    await this.storage.write(ops);
+    try {
+      await this.storage.write(ops);
+    } catch (error) {
+      // Nothing was written: what it carried is written with the next flush, before any cursor
+      // that covers it could be.
+      this.store.markDirty(dirty);
+      throw error;
+    }
+    for (const [id, seqs] of after) {
+      if (seqs) this.persisted.set(id, seqs);
+      else this.persisted.delete(id);
+    }
   }
 
   private persistedSet(conversationId: string): Set<number> {

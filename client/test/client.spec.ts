@@ -209,3 +209,70 @@ describe('ParleyClient against a scripted server', () => {
     await Promise.all([alice.client.close(), bobAgain.client.close()]);
   });
 });
+
+describe('ParleyClient: answers and changes that cross', () => {
+  it('a history page made before a delete, arriving after it, does not bring the content back', async () => {
+    const { server, a, b, conversationId } = await pair();
+    const bob = b.client.user!.id;
+    // Bob never gets the message live (lost for good), so that he does not hold it.
+    server.repairAfterMs = undefined;
+    server.skipPush = (entry, userId) => userId === bob && entry.event === 'message.created';
+    a.client.send(conversationId, 'regret');
+    await advance(0);
+    server.skipPush = undefined;
+    const [message] = server.stored(conversationId);
+    server.answerDelay = (method, path) => (method === 'GET' && path.endsWith('/messages') ? 100 : undefined);
+    const loading = b.client.loadMessages(conversationId);
+    await advance(0); // the page is made now, with the content
+    server.deleteMessage(conversationId, message.id);
+    await advance(0); // the delete reaches Bob first
+    await advance(100);
+    await loading;
+    expect(b.client.messages(conversationId)).toMatchObject([{ id: message.id, deleted: true, content: null }]);
+    expect(b.client.conversation(conversationId)!.unreadCount).toBe(0);
+  });
+
+  it('markRead past the last message is clamped: the count does not run ahead, nothing stays pending', async () => {
+    const { server, a, b, conversationId } = await pair();
+    a.client.send(conversationId, 'one');
+    await advance(0);
+    b.client.markRead(conversationId, 100);
+    await advance(0);
+    a.client.send(conversationId, 'two');
+    await advance(0);
+    expect(b.client.conversation(conversationId)!.unreadCount).toBe(1);
+    expect(server.unreadFor(conversationId, b.client.user!.id)).toBe(1);
+    expect(await b.storage.get(`${b.client.user!.id}/reads`)).toEqual([]);
+  });
+
+  it('a storage write that fails is written with the next one: a reload never sees a cursor ahead of its state', async () => {
+    const { server, a, b, conversationId } = await pair();
+    const storage = b.storage as DurableMemoryStorage;
+    a.client.send(conversationId, 'kept');
+    await advance(200); // stored and persisted on Bob's side
+    const write = storage.write.bind(storage);
+    let failures = 1;
+    storage.write = async (ops) => {
+      if (failures > 0 && ops.some((op) => op.key.endsWith('/cursor'))) {
+        failures--;
+        throw new Error('QuotaExceededError');
+      }
+      return write(ops);
+    };
+    const errors: string[] = [];
+    b.client.on('error', (error) => errors.push(error.message));
+    server.deleteMessage(conversationId, server.stored(conversationId)[0].id);
+    await advance(100); // the flush of the delete fails
+    expect(errors).toEqual(['QuotaExceededError']);
+    // A later change of another message: its write must carry the delete too.
+    a.client.send(conversationId, 'later');
+    await advance(2_000);
+    await b.client.close();
+    const reloaded = await device(server, { storage });
+    expect(reloaded.client.messages(conversationId).map((m) => [m.seq, m.content])).toEqual([
+      [1, null],
+      [2, 'later'],
+    ]);
+    expect(reloaded.client.conversation(conversationId)!.unreadCount).toBe(1);
+  });
+});

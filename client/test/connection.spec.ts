@@ -195,6 +195,39 @@ describe('Connection', () => {
     expect(current()).toHaveLength(1);
   });
 
+  it('gives up a socket that does not say `connected` within 15 s (a hung upgrade), as a dropped one', async () => {
+    const { connection, current } = setup();
+    connection.start();
+    await advance(0);
+    const hung = current()[0];
+    await advance(14_999);
+    expect(connection.state.status).toBe('connecting');
+    await advance(1);
+    expect(hung.live).toBe(false);
+    expect(connection.state).toMatchObject({ status: 'reconnecting', attempt: 1, closeCode: 1006 });
+  });
+
+  it('a refresh after 4401 that answers late does not disturb a socket opened since', async () => {
+    let answer!: () => void;
+    const { connection, network, current } = setup(
+      () => 0.5,
+      () => new Promise<void>((resolve) => (answer = resolve)),
+    );
+    connection.start();
+    await advance(0);
+    current()[0].accept();
+    current()[0].drop(4401); // refresh under way
+    network.set(false);
+    network.set(true); // a new attempt, which connects
+    await advance(0);
+    current()[0].accept();
+    expect(connection.state.status).toBe('open');
+    answer();
+    await advance(0);
+    expect(connection.state.status).toBe('open');
+    expect(current()).toHaveLength(1);
+  });
+
   type Step =
     | { kind: 'accept' }
     | { kind: 'drop'; code: number }

@@ -19,7 +19,8 @@ type Op =
   | { kind: 'skipPush'; user: number }
   | { kind: 'offline'; user: number; ms: number }
   | { kind: 'reload'; user: number }
-  | { kind: 'read'; user: number; group: boolean };
+  | { kind: 'read'; user: number; group: boolean }
+  | { kind: 'delete'; index: number };
 
 const user = fc.integer({ min: 0, max: 2 });
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -40,12 +41,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reload' as const), user }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), user, group: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), index: fc.nat() }) },
 );
 
 async function run(ops: Op[]): Promise<void> {
   const server = new FakeParley();
   const devices: Device[] = [];
-  for (const name of ['ann', 'ben', 'cat']) devices.push(await signedIn(server, name));
+  // `message` events per user, across reloads (one storage per user): message id → count.
+  const announced = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
+  const listen = (i: number) =>
+    devices[i].client.on('message', (m) => announced[i].set(m.id, (announced[i].get(m.id) ?? 0) + 1));
+  // Storage keeps 3 messages per conversation: a reload holds fewer than it was sent, as after a long day.
+  const options = { persistedMessages: 3 };
+  for (const name of ['ann', 'ben', 'cat']) devices.push(await signedIn(server, name, options));
+  devices.forEach((_, i) => listen(i));
   const ids = devices.map((d) => d.client.user!.id);
   const direct = (await devices[0].client.createDirect(ids[1])).id;
   const group = (await devices[0].client.createGroup('three', [ids[1], ids[2]])).id;
@@ -87,7 +96,16 @@ async function run(ops: Op[]): Promise<void> {
       case 'reload': {
         const old = devices[step.user];
         await old.client.close();
-        devices[step.user] = await device(server, { storage: old.storage, network: old.network });
+        devices[step.user] = await device(server, { ...options, storage: old.storage, network: old.network });
+        listen(step.user);
+        break;
+      }
+      case 'delete': {
+        const messages = server.stored(group);
+        if (messages.length) {
+          const target = messages[step.index % messages.length];
+          server.deleteMessage(group, target.id);
+        }
         break;
       }
       case 'read': {
@@ -115,6 +133,7 @@ async function run(ops: Op[]): Promise<void> {
   const byClientId = new Map(stored.map((m) => [m.clientMessageId, m]));
   expect(stored.length).toBe(byClientId.size);
   expect(new Set(sent.map((s) => s.clientMessageId))).toEqual(new Set(stored.map((m) => m.clientMessageId)));
+  // (Deleted ones included: their rows stay, without content.)
   // In order: per sender and conversation, seqs follow the order of send().
   for (const conversationId of [direct, group]) {
     for (const sender of [0, 1, 2]) {
@@ -127,11 +146,29 @@ async function run(ops: Op[]): Promise<void> {
   // Every client ends with the server's state: the messages, once each, and the unread counts.
   for (const [i, d] of devices.entries()) {
     for (const conversationId of i === 2 ? [group] : [direct, group]) {
+      // A reload holds the newest few: the rest is history, fetched as a UI scrolling up would.
+      while (d.client.hasOlderMessages(conversationId)) {
+        const oldest = d.client.messages(conversationId).find((m) => m.seq !== null)?.seq ?? undefined;
+        await d.client.loadMessages(conversationId, { before: oldest ?? undefined, limit: 2 });
+      }
       const expected = server.stored(conversationId).map((m) => `${m.seq}:${m.id}:${m.content}`);
       expect(d.client.messages(conversationId).map((m) => `${m.seq}:${m.id}:${m.content}`)).toEqual(expected);
       expect(d.client.conversation(conversationId)!.unreadCount).toBe(server.unreadFor(conversationId, ids[i]));
     }
     expect(d.client.outbox()).toEqual([]);
+    // `message`: never twice, none for one's own; once for each message of the others, unless it was
+    // deleted, or marked read, before it came.
+    for (const conversationId of i === 2 ? [group] : [direct, group]) {
+      const marker = server
+        .conversationFor(server.conversations.get(conversationId)!, ids[i])
+        .participants.find((p) => p.id === ids[i])!.lastReadSeq;
+      for (const m of server.stored(conversationId)) {
+        const count = announced[i].get(m.id) ?? 0;
+        if (m.senderId === ids[i]) expect([m.seq, count]).toEqual([m.seq, 0]);
+        else if (m.deleted || m.seq <= marker) expect(count).toBeLessThanOrEqual(1);
+        else expect([m.seq, count]).toEqual([m.seq, 1]);
+      }
+    }
   }
   for (const d of devices) await d.client.close();
 }
@@ -140,6 +177,7 @@ describe('delivery under faults (property)', () => {
   it('every message is stored once, in order per sender, and every client ends with the server state', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
+        if (process.env.OPS) ops = JSON.parse(process.env.OPS) as Op[];
         if (process.env.TRACE) require('fs').writeFileSync('/tmp/last-ops.json', JSON.stringify(ops));
         await run(ops);
       }),

@@ -86,6 +86,32 @@ describe('Outbox', () => {
     expect(outbox.list()).toMatchObject([{ status: 'sending', attempts: 0 }]);
   });
 
+  it('a refusal on the socket waits its delay, whatever else makes the outbox move', async () => {
+    const { clock, frames, outbox } = harness();
+    const limited = outbox.add('c1', 'limited', null);
+    const other = outbox.add('c2', 'other', null);
+    await settle();
+    outbox.refused(limited.clientMessageId, new ParleyError('slow down', 'socket', { code: 'rate_limited' }));
+    outbox.resolve(stored(other, 1)); // lands, and pumps
+    outbox.add('c2', 'and another', null);
+    await settle();
+    clock.advance(999);
+    expect(frames.filter((f) => f.item === limited).map((f) => f.at)).toEqual([0]);
+    clock.advance(1);
+    expect(frames.filter((f) => f.item === limited).map((f) => f.at)).toEqual([0, 1_000]);
+  });
+
+  it('a message sent without an answer cannot be cancelled (the server may have it); one never sent can', async () => {
+    const { clock, outbox } = harness();
+    const sent = outbox.add('c1', 'maybe stored', null);
+    const queued = outbox.add('c1', 'behind it', null);
+    await settle();
+    clock.advance(ACK_TIMEOUT_MS); // unanswered: waits 1 s before the next try
+    expect(outbox.cancel(sent.clientMessageId)).toBe(false);
+    expect(outbox.cancel(queued.clientMessageId)).toBe(true);
+    expect(outbox.list().map((i) => i.content)).toEqual(['maybe stored']);
+  });
+
   it('ack timeout: 5 s per try, retries after 1, 2 and 4 s, failed after the 4th unanswered (property)', async () => {
     // Each try is answered `delay` ms after it left, or never (undefined). An answer lands the
     // message whenever it comes (the server stored it), also after its try timed out.

@@ -23,7 +23,8 @@ const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 /** A client's session (a tab): its own HttpTransport on the shared fake server; `null`: the default Locks. */
 function tab(server: AuthServer, storage: ParleyStorage = new UnitStorage(), locks: Locks | null = unitLocks()) {
   const http = new HttpTransport('http://parley.test', server.net.fetch);
-  const session = new Session(http, storage, systemClock, locks ?? undefined);
+  // Jitter at its middle: the refresh falls at its base time (the jitter has a test of its own).
+  const session = new Session(http, storage, { ...systemClock, random: () => 0.5 }, locks ?? undefined);
   http.authenticator = session;
   const events: [string, string][] = [];
   session.on('changed', (data) => events.push(['changed', data.accessToken]));
@@ -522,5 +523,71 @@ describe('Session: signing out', () => {
     expect(session.current).toBeUndefined();
     expect(stored(storage)).toBeUndefined(); // the late answer did not sign back in
     expect(events).toEqual([['ended', 'logout']]);
+  });
+});
+
+describe('Session: what the review found', () => {
+  it('keeps the new pair in memory when storage refuses it, and writes it before the next refresh: the spent token never goes out', async () => {
+    const { session, server, storage } = await signedIn();
+    const write = storage.write.bind(storage);
+    let fail = true;
+    storage.write = async (ops) => {
+      if (fail) throw new Error('QuotaExceededError');
+      return write(ops);
+    };
+    await session.refresh(); // refresh-1 spent, refresh-2 only in memory
+    expect(session.current?.refreshToken).toBe('refresh-2');
+    expect(stored(storage)?.refreshToken).toBe('refresh-1');
+    fail = false;
+    await session.refresh();
+    expect(server.reuseDetected).toBe(false);
+    expect(server.net.to(REFRESH).map((r) => (r.body as { refreshToken: string }).refreshToken)).toEqual([
+      'refresh-1',
+      'refresh-2',
+    ]);
+    expect(stored(storage)?.refreshToken).toBe('refresh-3');
+  });
+
+  it('suspend() while a refresh runs: the refresh lands, and no timer is left armed', async () => {
+    const { session, server } = await signedIn();
+    server.answerGate = deferred();
+    const refreshing = session.refresh();
+    await flush();
+    session.suspend();
+    server.answerGate.resolve();
+    await session.idle();
+    await refreshing;
+    expect(session.current?.accessToken).toBe('access-2');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('signed out in another tab (the stored session gone): this one ends as a sign-out, without presenting its token', async () => {
+    const server = new AuthServer();
+    const storage = new UnitStorage();
+    const locks = unitLocks();
+    const a = await signedIn(server, storage, locks);
+    const b = tab(server, storage, locks);
+    await b.session.restore();
+    await a.session.logout();
+    await expect(b.session.refresh()).rejects.toMatchObject({ kind: 'session' });
+    expect(b.events).toContainEqual(['ended', 'logout']);
+    expect(server.net.to(REFRESH)).toEqual([]);
+  });
+
+  it('spreads the refresh of tabs that restored one session over ±25 % of the margin', async () => {
+    const times: number[] = [];
+    for (const random of [0, 0.5, 0.999]) {
+      const server = new AuthServer();
+      const http = new HttpTransport('http://parley.test', server.net.fetch);
+      const session = new Session(http, new UnitStorage(), { ...systemClock, random: () => random }, unitLocks());
+      http.authenticator = session;
+      const start = Date.now();
+      await session.login('alice', 'correct horse');
+      while (!server.net.to(REFRESH).length) await advance(1_000);
+      times.push(Math.round((Date.now() - start) / 1_000));
+      session.suspend();
+    }
+    // 900 s tokens, a 60 s margin: 45 to 75 s before expiry.
+    expect(times).toEqual([855, 840, 826]);
   });
 });

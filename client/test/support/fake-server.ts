@@ -82,7 +82,15 @@ export class FakeParley {
   /** Close new sockets at once with this code (after the upgrade, before `connected`). */
   refuseWith?: number;
 
-  readonly fetch = (input: string, init: RequestInit): Promise<Response> => this.handleHttp(input, init);
+  /** An answer that takes this long to arrive, after it was made (a slow network): ms, per request. */
+  answerDelay?: (method: string, path: string) => number | undefined;
+
+  readonly fetch = async (input: string, init: RequestInit): Promise<Response> => {
+    const response = await this.handleHttp(input, init);
+    const delay = this.answerDelay?.(init.method ?? 'GET', new URL(input).pathname);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    return response;
+  };
   readonly WebSocket: new (url: string) => WebSocketLike;
 
   constructor(private readonly now: () => number = () => Date.now()) {
@@ -133,6 +141,15 @@ export class FakeParley {
   /** Another user's message, stored and pushed as the real server would. */
   post(conversationId: string, senderId: string, content: string): Message {
     return this.store(conversationId, senderId, content, null, null).message;
+  }
+
+  /** Deletes a message (as its sender would over REST), and pushes `message.deleted`. */
+  deleteMessage(conversationId: string, messageId: string): void {
+    const message = this.stored(conversationId).find((m) => m.id === messageId);
+    if (!message || message.deleted) return;
+    Object.assign(message, { content: null, deleted: true, reactions: [] });
+    const { seq } = message;
+    this.change(this.conversations.get(conversationId)!, 'message.deleted', () => ({ conversationId, messageId, seq }));
   }
 
   /** Kills the "process": every socket drops without a close frame; until `revive()`, nothing answers. */
