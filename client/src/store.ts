@@ -283,6 +283,10 @@ export class Store extends Emitter<StoreEvents> {
       for (const [user, seq] of previous.get(conversation.id)?.delivered ?? []) state?.delivered.set(user, seq);
     }
     this.emit('conversations', undefined);
+    // Held history was dropped: every open view shows that.
+    for (const id of new Set([...previous.keys(), ...this.conversations.keys()])) {
+      this.emit('messages', { conversationId: id });
+    }
   }
 
   /**
