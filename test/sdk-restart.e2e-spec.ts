@@ -5,7 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ChatMessage, Message } from '../client/src/index';
 import { freePort } from '../src/common/free-port';
 import { uniqueUsername } from './support/factories';
-import { createSdkClient, SwitchableNetwork, until, type SdkClient } from './support/sdk-clients';
+import { FakeNetwork } from '../client/test/support/fake-network';
+import { createSdkClient, until, type SdkClient } from './support/sdk-clients';
 import { spawnServer, waitHealthy, type ServerProcess } from './support/server-process';
 
 /** One message per conversation per sender this often: steady traffic from every side. */
@@ -80,7 +81,7 @@ describe('the SDK against a real server process', () => {
   });
 
   /** A signed-in client (a new user) whose socket is live. */
-  async function signedIn(name: string, network?: SwitchableNetwork) {
+  async function signedIn(name: string, network?: FakeNetwork) {
     const sdk = await createSdkClient(url, { network });
     opened.push(sdk);
     const user = await sdk.client.register(uniqueUsername(`sdk${name}`), 'password-1234', name);
@@ -95,7 +96,7 @@ describe('the SDK against a real server process', () => {
   }
 
   it("emits 'message' for others' messages that a resume replays after their conversation's snapshot", async () => {
-    const network = new SwitchableNetwork();
+    const network = new FakeNetwork();
     const [a, b] = [await signedIn('A'), await signedIn('B', network)];
     const received: number[] = [];
     b.client.on('message', (m) => received.push(m.seq));

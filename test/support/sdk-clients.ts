@@ -26,26 +26,6 @@ export interface SdkClient {
   armedTimers: () => { ms: number; setAt: string }[];
 }
 
-/** A network the test switches off and on (the SDK's `NetworkMonitor`, as a browser's online/offline events). */
-export class SwitchableNetwork implements NetworkMonitor {
-  private online = true;
-  private readonly listeners = new Set<(online: boolean) => void>();
-
-  isOnline(): boolean {
-    return this.online;
-  }
-
-  subscribe(onChange: (online: boolean) => void): () => void {
-    this.listeners.add(onChange);
-    return () => this.listeners.delete(onChange);
-  }
-
-  set(online: boolean): void {
-    this.online = online;
-    for (const listener of [...this.listeners]) listener(online);
-  }
-}
-
 const SEND_PATH = /\/api\/v1\/conversations\/[^/]+\/messages$/;
 
 /**

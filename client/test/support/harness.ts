@@ -1,29 +1,8 @@
 /** Builds SDK clients against a FakeParley, under Jest's fake timers. */
 import { ParleyClient, type ParleyClientOptions } from '../../src/client.js';
-import type { NetworkMonitor } from '../../src/connection.js';
 import { MemoryStorage, type ParleyStorage } from '../../src/storage.js';
 import { FakeParley } from './fake-server.js';
-
-/** The device's network, switched by the test (the browser's online/offline events). */
-export class FakeNetwork implements NetworkMonitor {
-  private online = true;
-  private readonly listeners = new Set<(online: boolean) => void>();
-
-  isOnline(): boolean {
-    return this.online;
-  }
-
-  subscribe(onChange: (online: boolean) => void): () => void {
-    this.listeners.add(onChange);
-    return () => this.listeners.delete(onChange);
-  }
-
-  set(online: boolean): void {
-    if (online === this.online) return;
-    this.online = online;
-    for (const listener of [...this.listeners]) listener(online);
-  }
-}
+import { FakeNetwork } from './fake-network.js';
 
 /** Storage that survives a "reload" (a new client on the same object) and says so. */
 export class DurableMemoryStorage extends MemoryStorage {
@@ -86,4 +65,4 @@ export async function signedIn(
   return d;
 }
 
-export { FakeParley };
+export { FakeNetwork, FakeParley };
