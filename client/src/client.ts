@@ -191,7 +191,7 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     const live = this.live;
     await this.finish(false);
     if (live) {
-      await live.outbox.clear();
+      // Everything of this user: the outbox, the cursor, the store, pending reads.
       const keys = await this.storage.list(live.prefix);
       await this.storage.write(keys.map(({ key }) => ({ key, delete: true as const })));
     }
@@ -285,6 +285,8 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     if (length < 1 || length > MAX_CONTENT) {
       throw new ParleyError(`content must be 1 to ${MAX_CONTENT} characters after trimming`, 'invalid');
     }
+    // The server refuses a NUL anywhere (400): refused here, rather than queued to fail.
+    if (content.includes('\u0000')) throw new ParleyError('content must not contain NUL characters', 'invalid');
     if (!live.store.conversations.has(conversationId)) throw new ParleyError('Unknown conversation', 'invalid');
     live.localTyping.stop(conversationId);
     const item = live.outbox.add(conversationId, content, options.replyToId ?? null);
@@ -451,20 +453,11 @@ export class ParleyClient extends Emitter<ParleyEvents> {
     const outbox = new Outbox(this.storage, `${prefix}o/`, this.clock, {
       route: () => this.route(live),
       sendFrame: (item) =>
-        this.connection.send('message.send', {
-          conversationId: item.conversationId,
-          content: item.content,
-          clientMessageId: item.clientMessageId,
-          ...(item.replyToId ? { replyToId: item.replyToId } : {}),
-        }),
+        this.connection.send('message.send', { conversationId: item.conversationId, ...sendBody(item) }),
       sendRest: (item, timeoutMs) =>
         this.http.call('POST /api/v1/conversations/{id}/messages', {
           params: { id: item.conversationId },
-          body: {
-            content: item.content,
-            clientMessageId: item.clientMessageId,
-            ...(item.replyToId ? { replyToId: item.replyToId } : {}),
-          },
+          body: sendBody(item),
           timeoutMs,
         }),
       probe: () => this.connection.probe(),
@@ -815,6 +808,12 @@ export class ParleyClient extends Emitter<ParleyEvents> {
 
 function view(state: ConversationState): ConversationView {
   return { ...state.conversation, unreadCount: state.unreadCount };
+}
+
+/** What a send carries, over the socket or REST: every try the same (the `clientMessageId` above all). */
+function sendBody(item: OutboxItem) {
+  const { content, clientMessageId, replyToId } = item;
+  return replyToId ? { content, clientMessageId, replyToId } : { content, clientMessageId };
 }
 
 function pendingMessage(item: OutboxItem, me: string): ChatMessage {

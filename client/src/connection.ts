@@ -191,14 +191,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.pongTimer.ensure(this.pongTimeoutMs);
   }
 
-  /** Closes the socket and connects again at once (e.g. the resume token was replaced). */
-  reconnectNow(): void {
-    if (!this.wanted || this.current.status === 'offline') return;
-    this.drop(4000, 'reconnecting');
-    this.attempt = 0;
-    void this.open();
-  }
-
   private onNetwork(online: boolean): void {
     if (!this.wanted) return;
     this.generation++;

@@ -210,15 +210,6 @@ export class Outbox extends Emitter<OutboxEvents> {
     this.flights.clear();
   }
 
-  /** Forgets everything, storage included (sign-out). */
-  async clear(): Promise<void> {
-    this.stop();
-    const keys = [...this.items.values()].map((item) => ({ key: item.key, delete: true as const }));
-    this.items.clear();
-    await this.storage.write(keys);
-    this.emit('changed', {});
-  }
-
   private dispatch(item: OutboxItem, route: 'socket' | 'rest'): void {
     const conversationId = item.conversationId;
     if (route === 'socket') {

@@ -169,7 +169,7 @@ export class ConversationState {
     this.byId.set(message.id, message);
     const list = this.messages;
     if (existing) {
-      list[indexOfSeq(list, existing.seq)] = message;
+      list[insertionPoint(list, existing.seq)] = message;
       return false;
     }
     if (!list.length || list[list.length - 1].seq < message.seq) list.push(message);
@@ -210,10 +210,6 @@ function insertionPoint(list: readonly Message[], seq: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function indexOfSeq(list: readonly Message[], seq: number): number {
-  return insertionPoint(list, seq);
 }
 
 function deletedCopy(message: Message): Message {

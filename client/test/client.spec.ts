@@ -37,6 +37,17 @@ describe('ParleyClient against a scripted server', () => {
     expect(server.unreadFor(conversationId, b.client.user!.id)).toBe(0);
   });
 
+  it('refuses at once what the server would refuse (empty, too long, NUL, unknown conversation): nothing queued', async () => {
+    const { a, conversationId } = await pair();
+    for (const content of ['   ', 'x'.repeat(4_001), 'a\u0000b']) {
+      expect(() => a.client.send(conversationId, content)).toThrow(expect.objectContaining({ kind: 'invalid' }));
+    }
+    expect(() => a.client.send('00000000-0000-4000-8000-000000000000', 'hi')).toThrow(
+      expect.objectContaining({ kind: 'invalid' }),
+    );
+    expect(a.client.outbox()).toEqual([]);
+  });
+
   it('waits 5 s for the ack, retries after 1, 2 and 4 s with the same clientMessageId, then fails; retry() sends it', async () => {
     const { server, a, conversationId } = await pair();
     server.sendFaults.push('drop', 'drop', 'drop', 'drop');

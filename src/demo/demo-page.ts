@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { static as serveStatic, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { writeHttpError } from '../common/http-error-response';
-import { serverOf } from '../realtime/asyncapi.controller';
+import { serverOf } from '../common/request-origin';
 
 /** Where the demo chat page is served (DEMO_ENABLED). */
 export const DEMO_PATH = '/demo';

@@ -3,7 +3,7 @@ import { ConversationDto } from '../conversations/dto/conversation.dto';
 import { MessageDto, MessageReactionsDto } from '../messages/dto/message.dto';
 import { asyncApiDocument } from './asyncapi';
 import { componentName, dtoSchemas, refsIn, toJsonSchema } from './asyncapi-schemas';
-import { serverOf } from './asyncapi.controller';
+import { serverOf } from '../common/request-origin';
 
 describe('toJsonSchema (OpenAPI 3.0 -> AsyncAPI/JSON Schema)', () => {
   it('puts null in the type of a nullable scalar, and in its enum', () => {

@@ -1,4 +1,5 @@
 import { ConversationDto } from '../conversations/dto/conversation.dto';
+import type { SocketOrigin } from '../common/request-origin';
 import { MAX_SEQ } from '../common/validation';
 import { DOMAIN_EVENT_NAMES, type DomainEvents } from '../events/domain-events';
 import { MessageDto, MessageReactionsDto } from '../messages/dto/message.dto';
@@ -126,12 +127,6 @@ const SERVER_PAYLOADS: Record<(typeof REPLY_EVENTS)[number] | keyof DomainEvents
 
 export const SERVER_EVENTS: readonly string[] = [...REPLY_EVENTS, ...DOMAIN_EVENT_NAMES];
 
-/** Where clients connect: the host and scheme the document was asked for with. */
-export interface AsyncApiServer {
-  host: string;
-  protocol: 'ws' | 'wss';
-}
-
 function message(name: string, payload: JsonSchema, summary: string, stored = false) {
   const envelope = stored
     ? obj<{ event: string; data: unknown; conversationId: string; pos: number }>({
@@ -205,7 +200,7 @@ function buildStaticPart(): Record<string, unknown> {
  * server the request came to (the default is for callers without a request).
  */
 export function asyncApiDocument(
-  server: AsyncApiServer = { host: 'localhost:3000', protocol: 'ws' },
+  server: SocketOrigin = { host: 'localhost:3000', protocol: 'ws' },
 ): Record<string, unknown> {
   staticPart ??= buildStaticPart();
   return {
